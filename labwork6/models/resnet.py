@@ -1,0 +1,192 @@
+"""Residual networks built with the Keras functional API.
+
+References:
+    He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition", CVPR 2016
+    (ResNet18/34/50 and the 34-layer plain network; counted like torchvision's models).
+    Zheng, Wu, Deng, Hu & Li, "Going Deeper With Directly-Trained Larger Spiking Neural
+    Networks", AAAI 2021 (ResNet-19, ``ResNet(BasicBlock, [3, 3, 2])``), here with ReLU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+from labwork6.models._common import check_common_arguments, predictions_layer, scaled
+
+BN_MOMENTUM = 0.9  # PyTorch's 0.1 in Keras' convention; right for few steps per epoch.
+BN_EPSILON = 1e-5
+
+
+@dataclass(frozen=True)
+class Stage:
+    """``blocks`` residual blocks of ``filters`` filters; the first one has ``stride``."""
+
+    blocks: int
+    filters: int
+    stride: int
+
+
+#: Each preset is configuration; one builder turns it into layers.
+RESNET_PRESETS = {
+    "resnet18": dict(block="basic", stem="imagenet",
+                     stages=(Stage(2, 64, 1), Stage(2, 128, 2), Stage(2, 256, 2), Stage(2, 512, 2))),
+    "resnet34": dict(block="basic", stem="imagenet",
+                     stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
+    "resnet50": dict(block="bottleneck", stem="imagenet",
+                     stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
+    "plain34": dict(block="basic", stem="imagenet", shortcut=False,
+                    stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
+    "resnet19": dict(block="basic", stem="small", head_units=256,
+                     stages=(Stage(3, 128, 1), Stage(3, 256, 2), Stage(2, 512, 2))),
+}
+STEMS = ("imagenet", "small")
+BLOCKS = {"basic": 1, "bottleneck": 4}  # block type -> channel expansion
+
+
+def _conv_bn(x, filters, kernel_size, stride, name, relu=True, zero_gamma=False):
+    x = keras.layers.Conv2D(
+        filters, kernel_size, strides=stride, padding="same", use_bias=False,
+        kernel_initializer="he_normal", name=f"{name}_conv",
+    )(x)
+    x = keras.layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn",
+        gamma_initializer="zeros" if zero_gamma else "ones",
+    )(x)
+    if relu:
+        x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def residual_block(x, filters, stride, name, block="basic", shortcut=True, zero_init_residual=False):
+    """One residual block (basic: two 3x3 convs; bottleneck: 1x1, 3x3, 1x1 x4).
+
+    The shortcut is the identity, or a 1x1 convolution with batch norm (projection,
+    option B of the paper) when the stride or the channel count changes. With
+    ``shortcut=False`` the block is the plain network's (no addition).
+    """
+    expansion = BLOCKS[block]
+    out_channels = filters * expansion
+    if block == "basic":
+        y = _conv_bn(x, filters, 3, stride, f"{name}_1")
+        y = _conv_bn(y, filters, 3, 1, f"{name}_2", relu=False, zero_gamma=zero_init_residual)
+    else:
+        y = _conv_bn(x, filters, 1, 1, f"{name}_1")
+        y = _conv_bn(y, filters, 3, stride, f"{name}_2")
+        y = _conv_bn(y, out_channels, 1, 1, f"{name}_3", relu=False, zero_gamma=zero_init_residual)
+    if shortcut:
+        if stride != 1 or x.shape[-1] != out_channels:
+            x = _conv_bn(x, out_channels, 1, stride, f"{name}_0", relu=False)
+        y = keras.layers.Add(name=f"{name}_add")([x, y])
+    return keras.layers.ReLU(name=f"{name}_out")(y)
+
+
+def build_resnet(
+    stages,
+    *,
+    block: str = "basic",
+    stem: str = "imagenet",
+    stem_filters: int = 64,
+    shortcut: bool = True,
+    head_units: int | None = None,
+    zero_init_residual: bool = False,
+    input_shape=(224, 224, 3),
+    num_classes: int = 1000,
+    width: float = 1.0,
+    classifier_activation: str | None = "softmax",
+    name: str = "resnet",
+) -> keras.Model:
+    """Build an uncompiled residual network from a list of :class:`Stage`.
+
+    Args:
+        stages: the stages, e.g. ``[Stage(2, 64, 1), Stage(2, 128, 2), ...]``.
+        block: ``"basic"`` (two 3x3 convolutions) or ``"bottleneck"`` (1x1-3x3-1x1, x4).
+        stem: ``"imagenet"`` (7x7/2 convolution + 3x3/2 max pooling, the paper's) or
+            ``"small"`` (3x3/1 convolution, no pooling, for 32x32 images).
+        shortcut: False removes every shortcut (the paper's "plain" networks).
+        head_units: an optional hidden Dense+ReLU layer before the classifier (ResNet19).
+        zero_init_residual: start each block's last batch-norm scale at zero (Goyal et
+            al. 2017), so every block starts as the identity.
+        input_shape, num_classes, width, classifier_activation: as in
+            :func:`labwork6.models.vgg.build_vgg`.
+
+    Returns:
+        An uncompiled ``keras.Model`` (functional API) with keras.applications names
+        (``conv1_conv``, ``conv2_block1_out``, ``avg_pool``, ``predictions``).
+    """
+    if block not in BLOCKS:
+        raise ValueError(f"`block` must be one of {sorted(BLOCKS)}. Received: block={block!r}")
+    if stem not in STEMS:
+        raise ValueError(f"`stem` must be one of {list(STEMS)}. Received: stem={stem!r}")
+    stages = [s if isinstance(s, Stage) else Stage(*s) for s in stages]
+    if not stages:
+        raise ValueError(f"`stages` must list at least one stage. Received: stages={stages!r}")
+    down_sampling = 4 if stem == "imagenet" else 1
+    for stage in stages:
+        down_sampling *= stage.stride
+    check_common_arguments(input_shape, num_classes, width, classifier_activation, down_sampling)
+
+    inputs = keras.Input(shape=tuple(input_shape), name="input_layer")
+    if stem == "imagenet":
+        x = _conv_bn(inputs, scaled(stem_filters, width), 7, 2, "conv1")
+        x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_pool")(x)
+    else:
+        x = _conv_bn(inputs, scaled(stem_filters, width), 3, 1, "conv1")
+    for stage_index, stage in enumerate(stages, start=2):
+        for block_index in range(1, stage.blocks + 1):
+            x = residual_block(
+                x,
+                scaled(stage.filters, width),
+                stage.stride if block_index == 1 else 1,
+                f"conv{stage_index}_block{block_index}",
+                block=block,
+                shortcut=shortcut,
+                zero_init_residual=zero_init_residual,
+            )
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if head_units:
+        x = keras.layers.Dense(scaled(head_units, width), activation="relu", name="fc")(x)
+    outputs = predictions_layer(num_classes, classifier_activation)(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_resnet_preset(preset: str, *, stem: str | None = None, **kwargs) -> keras.Model:
+    """Build a preset of :data:`RESNET_PRESETS` (``resnet18``, ``resnet19``, ``resnet34``,
+    ``resnet50``, ``plain34``); ``stem`` overrides the preset's own stem, other keyword
+    arguments go to :func:`build_resnet`."""
+    if preset not in RESNET_PRESETS:
+        raise ValueError(
+            f"Unknown ResNet preset. Valid: {sorted(RESNET_PRESETS)}. Received: preset={preset!r}"
+        )
+    config = dict(RESNET_PRESETS[preset])
+    if stem is not None:
+        config["stem"] = stem
+    stages = config.pop("stages")
+    return build_resnet(stages, name=preset, **config, **kwargs)
+
+
+def build_resnet18(**kwargs) -> keras.Model:
+    """ResNet18 (He et al. 2016); 11,689,512 parameters at 224x224x3, 1000 classes."""
+    return build_resnet_preset("resnet18", **kwargs)
+
+
+def build_resnet19(**kwargs) -> keras.Model:
+    """ResNet-19 (Zheng et al. 2021) as a ReLU network; 12,630,858 trainable parameters
+    at 32x32x3, 10 classes."""
+    return build_resnet_preset("resnet19", **kwargs)
+
+
+def build_resnet34(**kwargs) -> keras.Model:
+    """ResNet34 (He et al. 2016); 21,797,672 parameters at 224x224x3, 1000 classes."""
+    return build_resnet_preset("resnet34", **kwargs)
+
+
+def build_resnet50(**kwargs) -> keras.Model:
+    """ResNet50 with bottleneck blocks (He et al. 2016); 25,557,032 parameters."""
+    return build_resnet_preset("resnet50", **kwargs)
+
+
+def build_plain34(**kwargs) -> keras.Model:
+    """The 34-layer plain network of He et al. 2016 (ResNet34 without shortcuts)."""
+    return build_resnet_preset("plain34", **kwargs)
