@@ -77,7 +77,7 @@ def build_vgg(
 
     model = keras.Sequential(name=name or f"vgg{depth}{'_bn' if batch_norm else ''}")
     model.add(keras.Input(shape=tuple(input_shape), name="input_layer"))
-    for block, (convs, filters) in enumerate(zip(VGG_CONFIGS[depth], VGG_FILTERS), start=1):
+    for block, (convs, filters) in enumerate(zip(VGG_CONFIGS[depth], VGG_FILTERS, strict=True), start=1):
         for index in range(1, convs + 1):
             prefix = f"block{block}_"
             model.add(

@@ -1,0 +1,63 @@
+# labwork6: two commands do all the set-up on a fresh machine.
+#   make all    the main job: every notebook on the embedded default dataset, then the PDF report
+#   make test   the tests
+# Each installs what it needs first (a virtual environment in .venv; TeX via apt-get for the PDF).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= $(or $(LABWORK6_PROFILE),default)
+SEEDS ?= 0 1 2
+export LABWORK6_PROFILE := $(PROFILE)
+
+.PHONY: all install tex test lint notebooks report seeds bench lab clean-notebooks check-notebooks clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+all: install tex  ## main job: notebooks 01-05 in PROFILE (default: default), then report/Report.6.CNN.pdf
+	$(PY) -m labwork6 pipeline --profile $(PROFILE)
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv and install the package with its dependencies (idempotent)
+
+tex:  ## install TeX (latexmk, pdflatex) with apt-get when it is missing
+	@bash .ci/install-tex
+
+test: install  ## run the tests
+	$(PY) -m pytest
+
+lint: install  ## ruff on the package, tests and notebooks
+	$(VENV)/bin/ruff check .
+
+check-notebooks: install  ## fail when a committed notebook carries outputs
+	$(PY) -m labwork6 check-notebooks notebooks
+
+notebooks: install  ## execute notebooks 01-05 only (no PDF)
+	$(PY) -m labwork6 pipeline --profile $(PROFILE) --no-report
+
+report: install tex  ## rebuild the tables and the PDF from the existing runs
+	$(PY) -m labwork6 report --profile $(PROFILE)
+
+seeds: install  ## train VGG19 and ResNet19 on SEEDS (default 0 1 2) for mean +- std
+	for seed in $(SEEDS); do for model in vgg19_bn resnet19; do \
+	  $(PY) -m labwork6 train --model $$model --profile $(PROFILE) --seed $$seed || exit 1; done; done
+
+bench: install  ## performance benchmarks (benchmarks/results/)
+	$(PY) benchmarks/run.py
+
+lab: install  ## open JupyterLab with the package importable
+	$(VENV)/bin/jupyter lab notebooks
+
+clean-notebooks: install  ## strip outputs from the notebooks in place
+	$(PY) -m labwork6 check-notebooks notebooks --fix
+
+clean:  ## remove generated files (runs, executed notebooks, report outputs)
+	rm -rf build runs report/generated report/figures report/*.pdf

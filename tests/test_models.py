@@ -1,0 +1,164 @@
+"""Builders: exact parameter counts, shapes on small inputs, layer table, clear errors."""
+
+import keras
+import numpy as np
+import pytest
+
+from labwork6.models import MODEL_NAMES, count_parameters, get_model, layer_table, model_family
+
+# (name, input_shape, classes) -> (trainable, total); REFERENCE.md, to the unit.
+EXACT_COUNTS = [
+    ("vgg19", (224, 224, 3), 1000, 143_667_240, 143_667_240),
+    ("resnet18", (224, 224, 3), 1000, 11_689_512, None),
+    ("resnet34", (224, 224, 3), 1000, 21_797_672, None),
+    ("resnet50", (224, 224, 3), 1000, 25_557_032, None),
+    ("resnet19", (32, 32, 3), 10, 12_630_858, 12_641_482),
+]
+
+
+@pytest.mark.parametrize("name, shape, classes, trainable, total", EXACT_COUNTS)
+def test_exact_parameter_counts(name, shape, classes, trainable, total):
+    counts = count_parameters(get_model(name, input_shape=shape, num_classes=classes))
+    assert counts["trainable"] == trainable
+    if total is not None:
+        assert counts["total"] == total
+
+
+def test_vgg19_equals_keras_applications():
+    ours = get_model("vgg19")
+    reference = keras.applications.VGG19(weights=None)
+    assert ours.count_params() == reference.count_params() == 143_667_240
+    ours_shapes = [tuple(w.shape) for w in ours.weights]
+    reference_shapes = [tuple(w.shape) for w in reference.weights]
+    assert ours_shapes == reference_shapes
+    # Same layer names as keras.applications wherever a layer has weights.
+    named = {layer.name for layer in reference.layers if layer.weights}
+    assert named <= {layer.name for layer in ours.layers}
+
+
+def test_vgg_is_sequential_and_resnet_is_functional():
+    assert isinstance(get_model("vgg19", input_shape=(32, 32, 1), num_classes=10, width=0.125),
+                      keras.Sequential)
+    resnet = get_model("resnet19", input_shape=(32, 32, 1), num_classes=10, width=0.125)
+    assert not isinstance(resnet, keras.Sequential)
+    assert any(isinstance(layer, keras.layers.Add) for layer in resnet.layers)
+
+
+def test_plain34_has_no_shortcuts():
+    model = get_model("plain34", input_shape=(64, 64, 3), num_classes=10, width=0.125)
+    assert not any(isinstance(layer, keras.layers.Add) for layer in model.layers)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 33  # 33 convolutions + 1 dense = 34 weight layers
+
+
+def test_weight_layer_counts_match_names():
+    def weight_layers(model):
+        return [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+                and not layer.name.endswith("_0_conv")]  # projections are not counted
+
+    for name, expected in [("vgg11", 11), ("vgg13", 13), ("vgg16", 16), ("vgg19", 19), ("vgg19_bn", 19),
+                           ("resnet18", 18), ("resnet19", 19), ("resnet34", 34), ("resnet50", 50)]:
+        model = get_model(name, input_shape=(32, 32, 3), num_classes=10, width=0.0625)
+        assert len(weight_layers(model)) == expected, name
+
+
+SHAPES = [((32, 32, 1), 10), ((32, 32, 3), 10), ((64, 64, 3), 10), ((48, 40, 3), 2)]
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_builds_on_small_inputs(name):
+    for shape, classes in SHAPES:
+        model = get_model(name, input_shape=shape, num_classes=classes, width=0.0625)
+        output = model(np.zeros((2, *shape), "float32"))
+        assert tuple(output.shape) == (2, classes)
+    binary = get_model(name, input_shape=(32, 32, 3), num_classes=2, width=0.0625,
+                       classifier_activation="sigmoid")
+    assert tuple(binary(np.zeros((3, 32, 32, 3), "float32")).shape) == (3, 1)
+    assert binary.get_layer("predictions").activation.__name__ == "sigmoid"
+
+
+@pytest.mark.parametrize("name", ["vgg19", "vgg19_bn", "resnet19"])
+def test_one_training_step_at_small_width(name):
+    model = get_model(name, input_shape=(32, 32, 1), num_classes=10, width=0.0625)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(8, 32, 32, 1)).astype("float32")
+    y = np.arange(8) % 10
+    before = [w.copy() for w in model.get_weights()]
+    loss = model.train_on_batch(x, y)
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def test_logits_and_binary_sigmoid_training_step():
+    model = get_model("vgg11", input_shape=(32, 32, 1), num_classes=2, width=0.0625,
+                      classifier_activation="sigmoid")
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    assert np.isfinite(model.train_on_batch(np.zeros((4, 32, 32, 1)), np.array([0, 1, 0, 1])))
+    logits = get_model("resnet18", input_shape=(32, 32, 3), num_classes=5, width=0.0625,
+                       classifier_activation=None)
+    assert logits.get_layer("predictions").activation.__name__ == "linear"
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_layer_table_formulas_equal_keras(name):
+    shape = (224, 224, 3) if name in ("vgg19", "resnet50") else (64, 48, 3)
+    model = get_model(name, input_shape=shape, num_classes=10, width=1.0 if name == "vgg19" else 0.25)
+    table = layer_table(model)
+    convs = table[table["type"] == "Conv2D"]
+    assert len(convs) == sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
+    for row in convs.itertuples():
+        assert row.formula_output_shape == row.output_shape, row.name
+        assert row.formula_parameters == row.parameters, row.name
+    total = table.iloc[-1]
+    assert total["name"] == "total"
+    assert total["parameters"] == model.count_params()
+
+
+def test_layer_table_multiply_adds_vgg19_and_resnet50():
+    # Reference: VGG19 ~19.6 G multiply-adds, ResNet50 ~4.1 G at 224x224 (REFERENCE.md).
+    vgg = layer_table(get_model("vgg19")).iloc[-1]["multiply_adds"]
+    resnet = layer_table(get_model("resnet50")).iloc[-1]["multiply_adds"]
+    assert 19.5e9 < vgg < 19.7e9
+    assert 3.9e9 < resnet < 4.2e9
+
+
+def test_slides_dense_blow_up_from_a_real_layer():
+    dense = keras.Sequential([keras.Input((64 * 64 * 3,)), keras.layers.Dense(1000)])
+    assert dense.count_params() == 12_288_000 + 1_000
+
+
+def test_stem_override_and_family():
+    small = get_model("resnet18", input_shape=(32, 32, 3), num_classes=10, stem="small", width=0.125)
+    assert "pool1_pool" not in [layer.name for layer in small.layers]
+    assert small.get_layer("conv1_conv").kernel_size == (3, 3)
+    assert model_family("vgg19_bn") == "vgg" and model_family("plain34") == "resnet"
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: get_model("vgg20"), "vgg20"),
+        (lambda: get_model("vgg19", input_shape=(16, 16, 3), num_classes=10), "(16, 16, 3)"),
+        (lambda: get_model("resnet18", input_shape=(16, 16, 3), num_classes=10), "(16, 16, 3)"),
+        (lambda: get_model("vgg19", input_shape=(32, 32, 3), num_classes=1), "num_classes=1"),
+        (lambda: get_model("resnet19", input_shape=(32, 32, 3), num_classes=1), "num_classes=1"),
+        (lambda: get_model("vgg19", input_shape=(32, 32, 3), num_classes=10, width=0), "width=0"),
+        (lambda: get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, width=-1), "width=-1"),
+        (lambda: get_model("vgg19", input_shape=(32, 32), num_classes=10), "(32, 32)"),
+        (lambda: get_model("resnet50", input_shape=(1, 32, 32, 3), num_classes=10), "(1, 32, 32, 3)"),
+        (lambda: get_model("vgg19", input_shape=(32, 32, 3), num_classes=10, head="huge"), "huge"),
+        (lambda: get_model("vgg19", input_shape=(32, 32, 3), num_classes=10,
+                           classifier_activation="relu"), "relu"),
+        (lambda: get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, stem="big"), "big"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_the_value(call, fragment):
+    with pytest.raises(ValueError) as error:
+        call()
+    assert fragment in str(error.value)
+    assert "Received" in str(error.value)
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ValueError, match="vgg19_bn"):
+        get_model("resnet101")
