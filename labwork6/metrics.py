@@ -31,9 +31,7 @@ def _check_class_names(class_names) -> list[str]:
             f"`class_names` must be a list of class names. Received: class_names={class_names!r}"
         ) from None
     if len(names) < 2:
-        raise ValueError(
-            f"`class_names` must name at least 2 classes. Received: class_names={names!r}"
-        )
+        raise ValueError(f"`class_names` must name at least 2 classes. Received: class_names={names!r}")
     if len(set(names)) != len(names):
         raise ValueError(f"`class_names` must be unique. Received: class_names={names!r}")
     return names
@@ -68,8 +66,10 @@ def _as_labels(values, argument: str, num_classes: int) -> np.ndarray:
 def _check_pair(y_true, y_pred, class_names) -> tuple[np.ndarray, np.ndarray, list[str]]:
     names = _check_class_names(class_names)
     y_pred = np.asarray(y_pred)
-    if y_pred.ndim == 2 and np.issubdtype(y_pred.dtype, np.floating) and (
-        y_pred.shape[1] > 1 or np.any((y_pred > 0) & (y_pred < 1))
+    if (
+        y_pred.ndim == 2
+        and np.issubdtype(y_pred.dtype, np.floating)
+        and (y_pred.shape[1] > 1 or np.any((y_pred > 0) & (y_pred < 1)))
     ):
         y_pred = labels_from_probabilities(y_pred, num_classes=len(names))
     true = _as_labels(y_true, "y_true", len(names))
@@ -228,9 +228,7 @@ def aggregate_runs(runs: Sequence[Mapping], keys: Sequence[str] = SUMMARY_KEYS) 
         prints the mean alone).
     """
     if isinstance(runs, Mapping) or not isinstance(runs, Sequence) or len(runs) == 0:
-        raise ValueError(
-            f"`runs` must be a non-empty list of metrics dicts. Received: runs={runs!r:.200}"
-        )
+        raise ValueError(f"`runs` must be a non-empty list of metrics dicts. Received: runs={runs!r:.200}")
     if isinstance(keys, str):
         keys = (keys,)
     rows = {}

@@ -1,0 +1,407 @@
+"""Figures for the notebooks and the report.
+
+Every function takes arrays or DataFrames and returns a matplotlib ``Figure``; nothing
+here trains a model or loads data. Images may be uint8 or float (standardised images
+are stretched to their own range for display); grayscale ``(H, W, 1)`` or ``(H, W)``
+images are drawn with a gray colour map. Figures are made with ``pyplot`` so that a
+notebook shows them inline; a script without a display uses the Agg backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+if (
+    "MPLBACKEND" not in os.environ
+    and "ipykernel" not in sys.modules
+    and sys.platform.startswith("linux")
+    and not os.environ.get("DISPLAY")
+    and not os.environ.get("WAYLAND_DISPLAY")
+):
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+#: Line style of each split in :func:`plot_history`.
+_SPLIT_STYLES = {"train": "-", "val": "--"}
+
+
+def _display_image(image) -> tuple[np.ndarray, str | None]:
+    """An image ready for ``imshow`` and its colour map (gray for one channel)."""
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 3 and array.shape[-1] not in (3, 4):
+        array = array[..., 0]  # several channels that are not colours: show the first
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            "An image must have shape (H, W), (H, W, 1) or (H, W, 3). "
+            f"Received: shape {np.asarray(image).shape}"
+        )
+    if array.dtype != np.uint8:
+        array = array.astype(np.float32)
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        array = (array - low) / (high - low) if high > low else np.zeros_like(array)
+    return array, ("gray" if array.ndim == 2 else None)
+
+
+def _show(ax, image, title: str | None = None, **kwargs) -> None:
+    array, cmap = _display_image(image)
+    if cmap == "gray" and array.dtype == np.uint8:
+        kwargs = {"vmin": 0, "vmax": 255} | kwargs
+    ax.imshow(array, cmap=cmap, interpolation="nearest", **kwargs)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def _grid(count: int, columns: int, cell: float = 1.3, title_lines: int = 0) -> tuple[Figure, list]:
+    """A figure with ``count`` axes on a grid of ``columns`` columns (no empty axes);
+    ``title_lines`` leaves room for that many lines of title above each cell."""
+    columns = max(1, min(columns, count))
+    rows = math.ceil(count / columns)
+    height = cell + 0.17 * title_lines
+    fig, axes = plt.subplots(rows, columns, figsize=(cell * columns, height * rows + 0.4), squeeze=False)
+    axes = list(axes.ravel())
+    for ax in axes[count:]:
+        fig.delaxes(ax)
+    return fig, axes[:count]
+
+
+def _check_length(name: str, values, expected: int) -> None:
+    if len(values) != expected:
+        raise ValueError(
+            f"`{name}` must have one entry per image ({expected}). Received: len({name})={len(values)}"
+        )
+
+
+def plot_samples(
+    images, labels, class_names, per_class: int = 8, seed: int = 0, max_classes: int | None = None
+) -> Figure:
+    """A grid of random examples: one row per class, ``per_class`` images each.
+
+    Args:
+        images: ``(N, H, W, C)`` uint8 or float.
+        labels: ``(N,)`` integer labels.
+        class_names: one name per label.
+        per_class: images per row (a class with fewer images leaves its row short).
+        seed: which random images are drawn.
+        max_classes: show only the first classes (e.g. 10 of CIFAR-100's 100).
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    _check_length("labels", labels, len(images))
+    if per_class < 1:
+        raise ValueError(f"`per_class` must be >= 1. Received: per_class={per_class!r}")
+    classes = list(range(len(class_names)))[:max_classes]
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in classes:
+        indices = np.flatnonzero(labels == label)
+        picked = rng.choice(indices, size=min(per_class, len(indices)), replace=False) if len(indices) else []
+        chosen.append(sorted(int(i) for i in picked))
+    fig, axes = plt.subplots(
+        len(classes), per_class, figsize=(1.1 * per_class + 1.0, 1.1 * len(classes) + 0.3), squeeze=False
+    )
+    for row, (label, indices) in enumerate(zip(classes, chosen, strict=True)):
+        for column in range(per_class):
+            ax = axes[row, column]
+            if column < len(indices):
+                _show(ax, images[indices[column]])
+            else:
+                fig.delaxes(ax)
+                continue
+            if column == 0:
+                ax.set_ylabel(str(class_names[label]), rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(f"{per_class} random images per class", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(
+    histories: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    metrics: Sequence[str] = ("loss", "accuracy", "learning_rate"),
+) -> Figure:
+    """Training curves: one panel per metric, train (solid) against validation
+    (dashed, column ``val_<metric>``), one colour per model.
+
+    Args:
+        histories: ``{model name: history DataFrame}`` (history.csv columns: epoch, loss,
+            accuracy, val_loss, val_accuracy, learning_rate), or one DataFrame.
+        metrics: the panels. A metric no history has is left out (an error if none is
+            left); ``learning_rate`` is drawn on a log scale.
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories = {"model": histories}
+    if not histories:
+        raise ValueError(f"`histories` must hold at least one history. Received: histories={histories!r}")
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    present = [
+        m for m in metrics if any(m in h.columns or f"val_{m}" in h.columns for h in histories.values())
+    ]
+    if not present:
+        columns = sorted({c for h in histories.values() for c in h.columns})
+        raise ValueError(
+            f"None of the metrics is in the histories (columns: {columns}). Received: metrics={metrics!r}"
+        )
+    fig, axes = plt.subplots(1, len(present), figsize=(4.2 * len(present), 3.4), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], present, strict=True):
+        for index, (name, history) in enumerate(histories.items()):
+            epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
+            color = colors[index % len(colors)]
+            for split, column in (("train", metric), ("val", f"val_{metric}")):
+                if column in history.columns:
+                    label = f"{name} {split}" if metric != "learning_rate" else name
+                    ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=color, label=label)
+        if metric == "learning_rate":
+            values = np.concatenate([h[metric].to_numpy(float) for h in histories.values() if metric in h])
+            if np.all(values > 0) and values.max() > 10 * values.min():
+                ax.set_yscale("log")
+        ax.set_title(metric.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(
+    cm_frame: pd.DataFrame, normalize: bool = False, title: str | None = None
+) -> Figure:
+    """The confusion matrix (rows = true class, columns = predicted class), each cell
+    annotated up to 20 classes.
+
+    ``normalize=True`` divides each row by its total, so the diagonal is each class's
+    recall.
+    """
+    if not isinstance(cm_frame, pd.DataFrame) or cm_frame.shape[0] != cm_frame.shape[1]:
+        raise ValueError(
+            "`cm_frame` must be a square DataFrame (confusion_matrix_frame()). "
+            f"Received: {type(cm_frame).__name__} with shape {getattr(cm_frame, 'shape', None)}"
+        )
+    counts = cm_frame.to_numpy(dtype=float)
+    values = counts
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    size = len(cm_frame)
+    side = min(12.0, 1.6 + 0.45 * size)
+    fig, ax = plt.subplots(figsize=(side, side))
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(values.max(), 1))
+    crowded = size > 5 and max(len(str(c)) for c in cm_frame.columns) > 2
+    ax.set_xticks(
+        range(size),
+        [str(c) for c in cm_frame.columns],
+        rotation=45 if crowded else 0,
+        ha="right" if crowded else "center",
+    )
+    ax.set_yticks(range(size), [str(c) for c in cm_frame.index])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if size <= 20:
+        threshold = values.max() / 2
+        for i in range(size):
+            for j in range(size):
+                if normalize:
+                    text = f"{values[i, j]:.2f}" if counts[i, j] else "0"
+                else:
+                    text = f"{int(counts[i, j])}"
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if values[i, j] > threshold else "black",
+                )
+    ax.set_title(
+        title or ("confusion matrix (rows normalised)" if normalize else "confusion matrix"), fontsize=10
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_filters(kernel, max_filters: int = 64, title: str | None = None) -> Figure:
+    """The filters of a convolution, one small image each.
+
+    Args:
+        kernel: ``(F, F, D, K)`` (e.g. :func:`labwork6.features.first_layer_filters`).
+            With 3 input channels each filter is shown in colour, otherwise as gray
+            (the mean over its D input channels when D > 1); each filter is stretched
+            to its own range.
+        max_filters: show the first K filters up to this many.
+    """
+    kernel = np.asarray(kernel, dtype=np.float32)
+    if kernel.ndim != 4:
+        raise ValueError(f"`kernel` must have shape (F, F, D, K). Received: shape {kernel.shape}")
+    size, _, depth, count = kernel.shape
+    shown = min(count, max_filters)
+    fig, axes = _grid(shown, columns=math.ceil(math.sqrt(shown)), cell=0.9)
+    for index, ax in enumerate(axes):
+        weights = kernel[..., index]
+        image = weights if depth == 3 else weights.mean(axis=-1)
+        _show(ax, image)
+    fig.suptitle(title or f"{shown} of {count} filters, {size}x{size}x{depth}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: int = 16) -> Figure:
+    """Feature maps of several layers for one image: one row per layer.
+
+    Args:
+        maps: ``{layer name: array (h, w, channels)}`` or ``(N, h, w, channels)`` (then
+            the first image), e.g. from :func:`labwork6.features.feature_maps`.
+        image: the input image, drawn first when given.
+        max_channels: per layer, the channels with the largest mean activation, strongest
+            first (most channels of a ReLU layer are near zero for any one image).
+    """
+    if not maps:
+        raise ValueError(f"`maps` must hold at least one layer. Received: maps={maps!r}")
+    layers = {}
+    for name, value in maps.items():
+        array = np.asarray(value, dtype=np.float32)
+        if array.ndim == 4:
+            array = array[0]
+        if array.ndim != 3:
+            raise ValueError(
+                f"Feature maps must be (h, w, channels). Received: {name!r} with shape {np.shape(value)}"
+            )
+        layers[name] = array
+    columns = min(max_channels, max(a.shape[-1] for a in layers.values()))
+    rows = len(layers) + (image is not None)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.05 * columns + 1.2, 1.15 * rows + 0.3), squeeze=False)
+    row = 0
+    if image is not None:
+        _show(axes[0, 0], image, title="input")
+        for ax in axes[0, 1:]:
+            fig.delaxes(ax)
+        row = 1
+    for name, array in layers.items():
+        strongest = np.argsort(-array.mean(axis=(0, 1)), kind="stable")[:columns]
+        # One colour scale per layer, so that the channels of a layer compare (and a
+        # 1x1 map still shows its value).
+        low, high = float(array[..., strongest].min()), float(array[..., strongest].max())
+        for column in range(columns):
+            ax = axes[row, column]
+            if column >= len(strongest):
+                fig.delaxes(ax)
+                continue
+            ax.imshow(
+                array[..., strongest[column]],
+                cmap="viridis",
+                vmin=low,
+                vmax=max(high, low + 1e-6),
+                interpolation="nearest",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"#{strongest[column]}", fontsize=6)
+        height, width, channels = array.shape
+        axes[row, 0].set_ylabel(
+            f"{name}\n{height}x{width}x{channels}", rotation=0, ha="right", va="center", fontsize=8
+        )
+        row += 1
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradcam(
+    images, heatmaps, titles: Sequence[str] | None = None, alpha: float = 0.45, columns: int = 8
+) -> Figure:
+    """Grad-CAM heatmaps over their images: each image on top, the heatmap (jet
+    colour map, red = most evidence) over it underneath.
+
+    Args:
+        images: ``(N, H, W, C)``, the images the heatmaps were computed for.
+        heatmaps: ``(N, H, W)`` in [0, 1] (:func:`labwork6.features.grad_cam`).
+        titles: one per image, e.g. ``"true: 3 / pred: 8"``.
+        columns: images per row.
+    """
+    images, heatmaps = np.asarray(images), np.asarray(heatmaps)
+    _check_length("heatmaps", heatmaps, len(images))
+    if titles is not None:
+        _check_length("titles", titles, len(images))
+    if len(images) == 0:
+        raise ValueError("`images` is empty. Received: 0 images")
+    if heatmaps.shape[1:3] != images.shape[1:3]:
+        raise ValueError(
+            f"`heatmaps` must have the images' height and width {images.shape[1:3]}. "
+            f"Received: heatmaps with shape {heatmaps.shape}"
+        )
+    columns = max(1, min(columns, len(images)))
+    blocks = math.ceil(len(images) / columns)
+    fig, axes = plt.subplots(2 * blocks, columns, figsize=(1.5 * columns, 3.1 * blocks + 0.2), squeeze=False)
+    for index in range(blocks * columns):
+        top, bottom = (
+            axes[2 * (index // columns), index % columns],
+            axes[2 * (index // columns) + 1, index % columns],
+        )
+        if index >= len(images):
+            fig.delaxes(top)
+            fig.delaxes(bottom)
+            continue
+        _show(top, images[index], title=titles[index] if titles is not None else None)
+        _show(bottom, images[index])
+        bottom.imshow(heatmaps[index], cmap="jet", alpha=alpha, vmin=0, vmax=1, interpolation="bilinear")
+    fig.tight_layout()
+    return fig
+
+
+def plot_misclassified(images, y_true, y_pred, class_names, max_images: int = 16, columns: int = 8) -> Figure:
+    """The first ``max_images`` misclassified images, titled with the true and the
+    predicted class (a figure with a note if every image is right)."""
+    images, y_true, y_pred = np.asarray(images), np.asarray(y_true), np.asarray(y_pred)
+    _check_length("y_true", y_true, len(images))
+    _check_length("y_pred", y_pred, len(images))
+    wrong = np.flatnonzero(y_true != y_pred)
+    if len(wrong) == 0:
+        fig, ax = plt.subplots(figsize=(4, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"no misclassified images (of {len(images)})", ha="center", va="center")
+        return fig
+    shown = wrong[:max_images]
+    fig, axes = _grid(len(shown), columns=columns, cell=1.5, title_lines=2)
+    for ax, index in zip(axes, shown, strict=True):
+        _show(
+            ax, images[index], title=f"true: {class_names[y_true[index]]}\npred: {class_names[y_pred[index]]}"
+        )
+    fig.suptitle(f"{len(shown)} of {len(wrong)} misclassified images (of {len(images)})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path, pdf: bool = False, dpi: int = 150) -> list[Path]:
+    """Write ``fig`` as PNG (``dpi`` 150) and, if ``pdf``, also as PDF next to it.
+
+    Parent folders are created. ``path`` should end in ``.png`` (added when it has no
+    suffix). Returns the written paths.
+    """
+    path = Path(path)
+    if path.suffix == "":
+        path = path.with_suffix(".png")
+    if path.suffix.lower() != ".png":
+        raise ValueError(
+            f"`path` must end in .png (use pdf=True for a PDF as well). Received: path={str(path)!r}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    written = [path]
+    if pdf:
+        fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+        written.append(path.with_suffix(".pdf"))
+    return written

@@ -1,0 +1,226 @@
+"""labwork6.features (filters, feature maps, Grad-CAM) and labwork6.plots on tiny models."""
+
+import keras
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from labwork6 import features, plots  # noqa: E402
+from labwork6.metrics import confusion_matrix_frame  # noqa: E402
+from labwork6.models import get_model  # noqa: E402
+
+SHAPE = (32, 32, 1)
+TINY = dict(input_shape=SHAPE, width=0.125)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).normal(size=(3, *SHAPE)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return get_model("vgg19", num_classes=3, head="compact", **TINY)
+
+
+@pytest.fixture(scope="module")
+def resnet_sigmoid():
+    return get_model("resnet19", num_classes=2, classifier_activation="sigmoid", **TINY)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# --- features ---------------------------------------------------------------------------
+
+
+def test_block_output_layers(vgg, resnet_sigmoid):
+    assert features.block_output_layers(vgg) == [f"block{b}_pool" for b in range(1, 6)]
+    assert features.block_output_layers(resnet_sigmoid) == [
+        "conv1_relu",
+        "conv2_block3_out",
+        "conv3_block3_out",
+        "conv4_block2_out",
+    ]
+    # VGG19 ends in 1x1 maps at 32x32: Grad-CAM's default falls back to the deepest 4x4 block.
+    assert features.gradcam_layer(vgg) == "block3_pool"
+    assert features.gradcam_layer(resnet_sigmoid) == "conv4_block2_out"
+
+
+def test_feature_maps_shapes_and_manual_submodel(vgg, images):
+    maps = features.feature_maps(vgg, images)
+    assert list(maps) == features.block_output_layers(vgg)
+    expected = {1: (16, 16, 8), 2: (8, 8, 16), 3: (4, 4, 32), 4: (2, 2, 64), 5: (1, 1, 64)}
+    for block, shape in expected.items():
+        assert maps[f"block{block}_pool"].shape == (3, *shape)
+        assert maps[f"block{block}_pool"].dtype == np.float32
+    # Block 1 by hand: the same three layers applied one after the other.
+    manual = keras.Sequential([vgg.get_layer(n) for n in ("block1_conv1", "block1_conv2", "block1_pool")])
+    np.testing.assert_allclose(maps["block1_pool"], manual(images).numpy(), rtol=1e-5, atol=1e-6)
+    one = features.feature_maps(vgg, images[0], layer_names="block1_conv1")
+    assert one["block1_conv1"].shape == (32, 32, 8)
+
+
+def test_first_layer_filters(vgg, resnet_sigmoid):
+    kernel = features.first_layer_filters(vgg)
+    assert kernel.shape == (3, 3, 1, 8) and kernel.dtype == np.float32
+    np.testing.assert_array_equal(kernel, vgg.get_layer("block1_conv1").kernel.numpy())
+    assert features.first_layer_filters(resnet_sigmoid).shape == (3, 3, 1, 8)
+
+
+def test_grad_cam_softmax(vgg, images):
+    heatmaps = features.grad_cam(vgg, images)
+    assert heatmaps.shape == (3, 32, 32) and heatmaps.dtype == np.float32
+    assert heatmaps.min() >= 0.0 and heatmaps.max() <= 1.0
+    for heatmap in heatmaps:  # each non-empty heatmap peaks at 1
+        assert heatmap.max() == pytest.approx(1.0) or heatmap.max() == 0.0
+    # Explicit classes and an explicit layer work too.
+    other = features.grad_cam(vgg, images, layer_name="block2_pool", class_indices=[0, 1, 2])
+    assert other.shape == (3, 32, 32)
+    assert features.grad_cam(vgg, images[0]).shape == (32, 32)
+
+
+def test_grad_cam_single_sigmoid_unit(resnet_sigmoid, images):
+    positive = features.grad_cam(resnet_sigmoid, images, class_indices=1)
+    negative = features.grad_cam(resnet_sigmoid, images, class_indices=0)
+    assert positive.shape == negative.shape == (3, 32, 32)
+    assert 0.0 <= min(positive.min(), negative.min()) and max(positive.max(), negative.max()) <= 1.0
+    # The negative class uses -logit: its evidence is not the same map as the positive's.
+    assert not np.allclose(positive, negative)
+    with pytest.raises(ValueError, match=r"\[0, 2\).*\[2\]"):
+        features.grad_cam(resnet_sigmoid, images, class_indices=2)
+
+
+def test_grad_cam_mixed_bfloat16(images):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = get_model("vgg19", num_classes=3, head="compact", **TINY)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    heatmaps = features.grad_cam(model, images)
+    assert heatmaps.dtype == np.float32 and 0.0 <= heatmaps.min() and heatmaps.max() <= 1.0
+    assert features.feature_maps(model, images)["block1_pool"].dtype == np.float32
+
+
+def test_loaded_model(vgg, images, tmp_path):
+    vgg.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(
+        features.feature_maps(loaded, images)["block2_pool"],
+        features.feature_maps(vgg, images)["block2_pool"],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert features.grad_cam(loaded, images).shape == (3, 32, 32)
+
+
+def test_feature_errors(vgg, images):
+    with pytest.raises(ValueError, match=r"no layer 'block9_pool'.*block1_conv1"):
+        features.feature_maps(vgg, images, ["block9_pool"])
+    with pytest.raises(ValueError, match=r"no layer 'nope'"):
+        features.grad_cam(vgg, images, layer_name="nope")
+    with pytest.raises(ValueError, match="uint8"):
+        features.feature_maps(vgg, np.zeros((1, *SHAPE), np.uint8))
+    with pytest.raises(ValueError, match=r"\(N, 32, 32, 1\).*\(2, 28, 28, 1\)"):
+        features.grad_cam(vgg, np.zeros((2, 28, 28, 1), np.float32))
+    with pytest.raises(ValueError, match=r"one class per image \(3\).*\(2,\)"):
+        features.grad_cam(vgg, images, class_indices=[0, 1])
+
+
+# --- plots ------------------------------------------------------------------------------
+
+
+def visible_axes(fig):
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def test_plot_samples_uint8_and_gray():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(12, 8, 8, 1), dtype=np.uint8)
+    labels = np.array([0, 1, 2] * 4)
+    fig = plots.plot_samples(images, labels, ["a", "b", "c"], per_class=3)
+    assert isinstance(fig, Figure)
+    assert len(visible_axes(fig)) == 9
+    assert fig.axes[0].images[0].get_cmap().name == "gray"
+    # A class with fewer images than per_class leaves its row short.
+    assert len(plots.plot_samples(images, labels, ["a", "b", "c"], per_class=5).axes) == 12
+
+
+def test_plot_history_overlays_models():
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "loss": [1.0, 0.5, 0.3],
+            "accuracy": [0.5, 0.7, 0.9],
+            "val_loss": [1.1, 0.7, 0.6],
+            "val_accuracy": [0.4, 0.6, 0.8],
+            "learning_rate": [1e-2, 1e-3, 1e-4],
+        }
+    )
+    fig = plots.plot_history({"vgg19": history, "resnet19": history * 1.1})
+    assert len(fig.axes) == 3
+    assert len(fig.axes[0].lines) == 4  # two models x (train, val)
+    assert len(fig.axes[2].lines) == 2 and fig.axes[2].get_yscale() == "log"
+    assert len(plots.plot_history(history.drop(columns="learning_rate")).axes) == 2
+    with pytest.raises(ValueError, match="top5"):
+        plots.plot_history(history, metrics=["top5"])
+
+
+def test_plot_confusion_matrix():
+    cm = confusion_matrix_frame([0, 0, 1, 2], [0, 1, 1, 2], ["a", "b", "c"])
+    fig = plots.plot_confusion_matrix(cm)
+    assert len(fig.axes) == 1 and len(fig.axes[0].texts) == 9
+    normalised = plots.plot_confusion_matrix(cm, normalize=True)
+    assert "0.50" in [t.get_text() for t in normalised.axes[0].texts]
+    with pytest.raises(ValueError, match="square"):
+        plots.plot_confusion_matrix(cm.iloc[:2])
+
+
+def test_plot_filters(vgg):
+    kernel = features.first_layer_filters(vgg)
+    assert len(plots.plot_filters(kernel).axes) == 8
+    assert len(plots.plot_filters(kernel, max_filters=5).axes) == 5
+    rgb = np.random.default_rng(0).normal(size=(3, 3, 3, 12))
+    assert len(plots.plot_filters(rgb).axes) == 12
+
+
+def test_plot_feature_maps(vgg, images):
+    maps = features.feature_maps(vgg, images[:1], ["block1_pool", "block2_pool", "block5_pool"])
+    fig = plots.plot_feature_maps(maps, image=images[0], max_channels=4)
+    # input + 4 + 4 + 4 channels
+    assert len(fig.axes) == 13
+    assert len(plots.plot_feature_maps(maps).axes) == 8 + 16 + 16  # block1 has only 8 channels
+
+
+def test_plot_gradcam_and_misclassified():
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, size=(3, 16, 16, 3), dtype=np.uint8)
+    heatmaps = rng.random((3, 16, 16)).astype(np.float32)
+    fig = plots.plot_gradcam(images, heatmaps, ["x", "y", "z"])
+    assert len(fig.axes) == 6  # image and overlay per image
+    assert len(plots.plot_gradcam(images, heatmaps, None, columns=2).axes) == 6
+    with pytest.raises(ValueError, match=r"len\(titles\)=1"):
+        plots.plot_gradcam(images, heatmaps, ["x"])
+    fig = plots.plot_misclassified(images, [0, 1, 1], [0, 0, 1], ["cat", "dog"])
+    assert len(fig.axes) == 1 and fig.axes[0].get_title() == "true: dog\npred: cat"
+    none_wrong = plots.plot_misclassified(images, [0, 1, 1], [0, 1, 1], ["cat", "dog"])
+    assert "no misclassified" in none_wrong.axes[0].texts[0].get_text()
+
+
+def test_save_figure(tmp_path):
+    fig = plots.plot_confusion_matrix(confusion_matrix_frame([0, 1], [0, 1], ["a", "b"]))
+    written = plots.save_figure(fig, tmp_path / "new" / "folder" / "cm.png", pdf=True)
+    assert [p.name for p in written] == ["cm.png", "cm.pdf"]
+    assert all(p.stat().st_size > 0 for p in written)
+    assert (tmp_path / "new" / "folder" / "cm.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match=r"\.png.*cm\.jpg"):
+        plots.save_figure(fig, tmp_path / "cm.jpg")
