@@ -134,14 +134,13 @@ class Standardizer:
         return images
 
     def transform_tensor(self, images: tf.Tensor) -> tf.Tensor:
-        """The standardization as TensorFlow ops: uint8 (N, H, W, C) -> float32 ``output_shape``."""
+        """The standardization as TensorFlow ops: uint8 (N, H, W, C) -> float32 ``output_shape``.
+
+        Images of another size or channel count (1 or 3) than the training images are brought
+        to ``output_shape`` too, e.g. a folder of colour photos for a model trained on digits.
+        """
         images = tf.convert_to_tensor(images)
         _check_images(images, "Standardizer.transform_tensor")
-        if images.shape[-1] != self.input_shape[-1]:
-            raise ValueError(
-                f"This Standardizer was fitted on images with {self.input_shape[-1]} channel(s) "
-                f"(shape {self.input_shape}). Received: images of shape {tuple(images.shape)}."
-            )
         return (self._prepare(images) - self.mean) / self.std
 
     def transform(self, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:

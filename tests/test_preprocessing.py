@@ -77,9 +77,9 @@ def test_fit_rejects_bad_input(images, kwargs, match):
         Standardizer.fit(images, **kwargs)
 
 
-def test_transform_rejects_other_channel_counts():
-    with pytest.raises(ValueError, match="1 channel"):
-        Standardizer.fit(GRAY).transform(COLOUR)
+def test_other_sizes_and_channels_are_brought_to_the_output_shape():
+    assert Standardizer.fit(GRAY, image_size=16).transform(COLOUR).shape == (24, 16, 16, 1)
+    assert Standardizer.fit(COLOUR).transform(GRAY).shape == (40, 10, 10, 3)
 
 
 def labels_of(pipeline):
