@@ -1,0 +1,217 @@
+"""Command-line interface: ``python -m labwork6 SUBCOMMAND`` (also the ``labwork6`` script).
+
+Subcommands: ``train``, ``evaluate``, ``predict``, ``export-data``, ``layers``,
+``pipeline``, ``report``, ``check-notebooks``. Bad arguments end with one line
+``labwork6: error: ...`` and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from labwork6 import __version__  # noqa: E402
+from labwork6.profiles import PROFILES  # noqa: E402
+
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from labwork6.models import MODEL_NAMES
+
+    parser = argparse.ArgumentParser(prog="labwork6", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"labwork6 {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    profiles = ", ".join(f"{name} ({p['description']})" for name, p in PROFILES.items())
+
+    train = commands.add_parser("train", help="train a model from scratch and write its run folder",
+                                description="Train a model from scratch; writes runs/<profile>/<dataset>-"
+                                            "<model>-seed<seed>/. An interrupted run resumes where it stopped.")
+    train.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME",
+                       help=f"one of: {', '.join(MODEL_NAMES)}")
+    train.add_argument("--dataset", metavar="SOURCE",
+                       help="digits, faces, mnist, fashion_mnist, cifar10, cifar100, or a folder of images "
+                            "(default: the profile's)")
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--width", type=_positive_float, help="width multiplier (1.0 = the paper)")
+    train.add_argument("--image-size", type=_positive_int, help="resize images to N x N (default: the recipe's)")
+    train.add_argument("--channels", type=int, choices=(1, 3), help="force 1 (grey) or 3 (RGB) channels")
+    train.add_argument("--seed", type=int, default=0, help="fixes splits, initialisation and shuffling")
+    train.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
+    train.add_argument("--optimizer", choices=("adamw", "adam", "sgd"))
+    train.add_argument("--learning-rate", type=_positive_float)
+    train.add_argument("--patience", type=_positive_int, help="early stopping after N epochs without progress")
+    train.add_argument("--no-augment", action="store_true", help="train without data augmentation")
+    train.add_argument("--deterministic", action="store_true", help="enable TensorFlow op determinism")
+    train.add_argument("--distribute", choices=("mirrored", "multiworker"),
+                       help="MirroredStrategy (all local GPUs) or MultiWorkerMirroredStrategy (TF_CONFIG)")
+    train.add_argument("--profile", choices=tuple(PROFILES), help=f"default: $LABWORK6_PROFILE or default; {profiles}")
+    train.add_argument("--run-dir", help="run folder (default: runs/<profile>/<dataset>-<model>-seed<seed>)")
+    train.add_argument("--overwrite", action="store_true", help="train again even if a completed run exists")
+
+    evaluate = commands.add_parser("evaluate", help="print and save the metrics of a saved run")
+    evaluate.add_argument("--run-dir", required=True)
+    evaluate.add_argument("--dataset", metavar="SOURCE",
+                          help="evaluate on another dataset or folder of images with the same classes "
+                               "(default: the run's own test split)")
+
+    predict = commands.add_parser("predict", help="print the class and probability of each image")
+    predict.add_argument("--run-dir", required=True)
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+
+    export = commands.add_parser("export-data", help="write a dataset as OUT/{train,val,test}/CLASS/*.png + manifest")
+    export.add_argument("--dataset", required=True, metavar="SOURCE")
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.add_argument("--seed", type=int, default=0)
+
+    layers = commands.add_parser("layers", help="print a model's layer table with the slides' formulas")
+    layers.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME")
+    layers.add_argument("--input-shape", default="224,224,3", help="H,W,C (default 224,224,3)")
+    layers.add_argument("--num-classes", type=int, default=1000)
+
+    pipeline = commands.add_parser("pipeline", help="the main job: notebooks 01-05, then the PDF report")
+    pipeline.add_argument("--profile", choices=tuple(PROFILES))
+    pipeline.add_argument("--no-report", action="store_true", help="execute the notebooks only")
+    pipeline.add_argument("--notebooks", nargs="+", metavar="NOTEBOOK", help="only these notebooks, in order")
+
+    report = commands.add_parser("report", help="write the report's tables and figures from the runs and build the PDF")
+    report.add_argument("--profile", choices=tuple(PROFILES))
+    report.add_argument("--no-pdf", action="store_true", help="write the generated inputs only")
+
+    check = commands.add_parser("check-notebooks", help="fail when notebooks carry outputs (--fix strips them)")
+    check.add_argument("paths", nargs="*", default=["notebooks"])
+    check.add_argument("--fix", action="store_true")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except USER_ERRORS as error:
+        parser.exit(2, f"labwork6: error: {error}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "labwork6: interrupted (a training run resumes from its last finished epoch).\n")
+    except RuntimeError as error:  # TrainingFailed, NotebookFailed, missing TeX: said in one message
+        parser.exit(1, f"labwork6: error: {error}\n")
+
+
+def _train(args) -> int:
+    from labwork6.train import train
+
+    run_dir = train(
+        args.model, args.dataset, profile=args.profile, seed=args.seed, run_dir=args.run_dir,
+        overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size, width=args.width,
+        image_size=args.image_size, channels=args.channels, precision=args.precision,
+        optimizer=args.optimizer, learning_rate=args.learning_rate, patience=args.patience,
+        augment=False if args.no_augment else None, deterministic=args.deterministic or None,
+        distribute=args.distribute,
+    )
+    _print_metrics(json.loads((Path(run_dir) / "metrics.json").read_text()), run_dir)
+    return 0
+
+
+def _print_metrics(metrics: dict, where) -> None:
+    print(f"Test metrics ({metrics.get('num_test', '?')} images) -> {where}")
+    for key in ("accuracy", "precision", "recall", "f1"):
+        print(f"  {key:<9} {metrics[key]:.4f}")
+
+
+def _evaluate(args) -> int:
+    from labwork6.evaluate import evaluate_run
+
+    metrics, out_dir = evaluate_run(args.run_dir, args.dataset)
+    _print_metrics(metrics, out_dir)
+    return 0
+
+
+def _predict(args) -> int:
+    from labwork6.evaluate import predict_images
+
+    for row in predict_images(args.run_dir, args.images):
+        print(f"{row['image']}\t{row['class']}\t{row['probability']:.4f}")
+    return 0
+
+
+def _export(args) -> int:
+    from labwork6.data import export_dataset, load_dataset
+
+    manifest = export_dataset(load_dataset(args.dataset, seed=args.seed), args.out)
+    print(f"Wrote {args.out} (manifest: {manifest})")
+    return 0
+
+
+def _layers(args) -> int:
+    import pandas as pd
+
+    from labwork6.models import get_model, layer_table
+
+    try:
+        shape = tuple(int(part) for part in args.input_shape.split(","))
+    except ValueError:
+        raise ValueError(f"--input-shape must be H,W,C integers, e.g. 32,32,3. Received: {args.input_shape!r}") from None
+    table = layer_table(get_model(args.model, input_shape=shape, num_classes=args.num_classes))
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        print(table.to_string(index=False))
+    return 0
+
+
+def _pipeline(args) -> int:
+    from labwork6.pipeline import run_pipeline
+    from labwork6.profiles import profile_name
+
+    run_pipeline(profile_name(args.profile), notebooks=args.notebooks, report=not args.no_report)
+    return 0
+
+
+def _report(args) -> int:
+    from labwork6.profiles import profile_name, runs_root
+    from labwork6.report import build_pdf, write_report_inputs
+
+    root = Path(__file__).resolve().parent.parent / "report"
+    written = write_report_inputs(runs_root(), profile_name(args.profile), root / "generated", root / "figures")
+    print(f"Wrote {len(written)} report inputs to {root / 'generated'}")
+    if not args.no_pdf:
+        print(f"Built {build_pdf(root)}")
+    return 0
+
+
+def _check_notebooks(args) -> int:
+    from labwork6.pipeline import dirty_notebooks, strip_outputs
+
+    dirty = dirty_notebooks(args.paths)
+    if args.fix:
+        for notebook in dirty:
+            strip_outputs(notebook)
+            print(f"stripped {notebook}")
+        return 0
+    for notebook in dirty:
+        print(f"{notebook}: has outputs or execution counts (run `make clean-notebooks`)", file=sys.stderr)
+    return 1 if dirty else 0
+
+
+COMMANDS = {
+    "train": _train, "evaluate": _evaluate, "predict": _predict, "export-data": _export, "layers": _layers,
+    "pipeline": _pipeline, "report": _report, "check-notebooks": _check_notebooks,
+}

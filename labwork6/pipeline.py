@@ -1,0 +1,150 @@
+"""The main job: execute the numbered notebooks in order, then build the PDF report.
+
+Executed copies go to ``build/notebooks/<profile>/`` and never over the clean notebooks;
+a failing cell stops the job and names the notebook and the cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+class NotebookFailed(RuntimeError):
+    """A cell of a notebook raised; the message names the notebook and the cell."""
+
+
+def numbered_notebooks(folder=NOTEBOOKS_DIR) -> list[Path]:
+    """The notebooks ``NN_*.ipynb`` of ``folder`` in order."""
+    folder = Path(folder)
+    notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"No numbered notebooks (NN_name.ipynb) in {folder}")
+    return notebooks
+
+
+def execute_notebook(path, output_path, env: dict | None = None, timeout: int = 3600) -> float:
+    """Execute one notebook with its own folder as working directory; return seconds.
+
+    ``env`` is added to the kernel's environment (e.g. ``LABWORK6_PROFILE``).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path, output_path = Path(path), Path(output_path)
+    notebook = nbformat.read(path, as_version=4)
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    os.environ.update(env or {})
+    start = time.perf_counter()
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        failed = _failed_cell(notebook)
+        raise NotebookFailed(f"{path.name}: cell {failed} failed:\n{_last_lines(str(error), 25)}") from None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, output_path)
+    return time.perf_counter() - start
+
+
+def _failed_cell(notebook) -> str:
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
+            return f"#{number} (code cell {number} of {len(code_cells)}: {cell.source.splitlines()[0][:60]!r})"
+    return "?"
+
+
+def _last_lines(text: str, count: int) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
+
+
+def run_pipeline(profile: str, *, notebooks=None, build_dir="build", report: bool = True,
+                 runs=None, log=print) -> Path:
+    """Execute the numbered notebooks in ``profile``, then write the report inputs and the PDF.
+
+    Prints one progress line per step with its duration; returns the PDF's path (or the
+    folder of executed notebooks with ``report=False``).
+    """
+    from labwork6.profiles import RUNS_ENV, get_profile
+
+    profile = get_profile(profile)["name"]
+    root = Path(__file__).resolve().parent.parent
+    runs = Path(runs).resolve() if runs else (root / "runs")
+    selected = [Path(p) for p in notebooks] if notebooks else numbered_notebooks()
+    out_dir = Path(build_dir).resolve() / "notebooks" / profile
+    env = {"LABWORK6_PROFILE": profile, RUNS_ENV: str(runs), "MPLBACKEND": "Agg"}
+    steps = len(selected) + (1 if report else 0)
+    total_start = time.perf_counter()
+    for step, notebook in enumerate(selected, start=1):
+        log(f"[{step}/{steps}] {notebook.name} ({profile}) ...", flush=True)
+        seconds = execute_notebook(notebook, out_dir / notebook.name, env=env)
+        log(f"[{step}/{steps}] {notebook.name} done in {_duration(seconds)} -> {out_dir / notebook.name}",
+            flush=True)
+    if not report:
+        return out_dir
+    from labwork6.report import build_pdf
+
+    start = time.perf_counter()
+    log(f"[{steps}/{steps}] report/Report.6.CNN.tex -> PDF ...", flush=True)
+    pdf = build_pdf(root / "report")
+    log(f"[{steps}/{steps}] {pdf} built in {_duration(time.perf_counter() - start)}", flush=True)
+    log(f"Main job ({profile}) finished in {_duration(time.perf_counter() - total_start)}.", flush=True)
+    return pdf
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def dirty_notebooks(paths) -> list[Path]:
+    """Notebooks among ``paths`` (files or folders) that carry outputs or execution counts."""
+    import nbformat
+
+    dirty = []
+    for notebook in _notebook_files(paths):
+        content = nbformat.read(notebook, as_version=4)
+        if any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in content.cells):
+            dirty.append(notebook)
+    return dirty
+
+
+def strip_outputs(path) -> None:
+    """Remove outputs and execution counts from a notebook, in place."""
+    import nbformat
+
+    content = nbformat.read(path, as_version=4)
+    for cell in content.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.write(content, path)
+
+
+def _notebook_files(paths) -> list[Path]:
+    files = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"No such notebook or folder: {path}")
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        else:
+            files.append(path)
+    return files
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("Use `python -m labwork6 pipeline`.")

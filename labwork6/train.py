@@ -1,0 +1,455 @@
+"""Train a registry model from scratch on a dataset and write everything to a run folder.
+
+A run folder (``runs/<profile>/<dataset>-<model>-seed<seed>/``) holds ``config.json``,
+``history.csv``, the best model ``model.keras``, ``normalization.json``,
+``predictions.csv``, ``metrics.json``, ``confusion_matrix.csv``,
+``classification_report.csv`` and ``timing.json``. An interrupted run resumes from its
+last finished epoch (``backup/``). The test split is used once, after the best epoch has
+been chosen on the validation split.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from labwork6 import __version__
+from labwork6.data import load_dataset
+from labwork6.metrics import (
+    classification_metrics,
+    classification_report_frame,
+    confusion_matrix_frame,
+    labels_from_probabilities,
+)
+from labwork6.models import count_parameters, get_model, layer_table, model_family
+from labwork6.preprocessing import Standardizer, augmentation_for, make_pipeline
+from labwork6.profiles import get_profile, resolve_precision, runs_root
+
+#: Default training recipe per model family: what reliably trains each network from
+#: scratch on small data (README, "Training recipe", says why).
+RECIPES: dict[str, dict] = {
+    "vgg": {
+        "optimizer": "adamw",
+        "learning_rate": 1e-3,
+        "weight_decay": 1e-4,
+        "warmup_fraction": 0.05,
+        "label_smoothing": 0.1,
+        "batch_size": 32,
+        "epochs": 20,
+        "image_size": 32,
+        "model_options": {"head": "compact"},
+    },
+    "resnet": {
+        "optimizer": "adamw",
+        "learning_rate": 1e-3,
+        "weight_decay": 1e-4,
+        "warmup_fraction": 0.05,
+        "label_smoothing": 0.1,
+        "batch_size": 32,
+        "epochs": 15,
+        "image_size": 32,
+        "model_options": {},
+    },
+}
+OPTIMIZERS = ("adamw", "adam", "sgd")
+DISTRIBUTIONS = (None, "mirrored", "multiworker")
+RUN_FILES = ("config.json", "history.csv", "model.keras", "normalization.json", "predictions.csv",
+             "metrics.json", "confusion_matrix.csv", "classification_report.csv", "timing.json")
+
+
+class TrainingFailed(RuntimeError):
+    """Training stopped without a usable model (e.g. the loss became NaN)."""
+
+
+def run_dir_for(model: str, dataset: str, seed: int, profile: str, root=None) -> Path:
+    """The run folder of a (model, dataset, seed) in a profile."""
+    dataset_label = Path(str(dataset).rstrip("/")).name or str(dataset)
+    return runs_root(root) / profile / f"{dataset_label}-{model}-seed{seed}"
+
+
+def resolve_config(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,
+                   **overrides) -> dict:
+    """The full configuration of a run: recipe of the model family, then profile, then overrides.
+
+    ``overrides`` may set any recipe key (``epochs``, ``batch_size``, ``learning_rate``,
+    ``optimizer``, ``weight_decay``, ``warmup_fraction``, ``label_smoothing``,
+    ``image_size``, ``model_options``) and ``width``, ``precision``, ``channels``,
+    ``augment``, ``deterministic``, ``distribute``, ``patience``, ``subsample``; a value
+    of None keeps the default.
+    """
+    family = model_family(model)
+    settings = get_profile(profile)
+    config = {"model": model, "dataset": str(dataset or settings["dataset"]), "profile": settings["name"],
+              "seed": int(seed), **RECIPES[family]}
+    config["model_options"] = dict(config["model_options"])
+    config.update({"width": settings["width"], "precision": settings["precision"],
+                   "subsample": settings["subsample"], "channels": None, "augment": True,
+                   "deterministic": False, "distribute": None, "patience": None})
+    for key in ("epochs", "batch_size"):
+        if settings.get(key):
+            config[key] = settings[key]
+    unknown = set(overrides) - set(config)
+    if unknown:
+        raise ValueError(f"Unknown training options {sorted(unknown)}. Valid: {sorted(config)}")
+    config.update({key: value for key, value in overrides.items() if value is not None})
+    _check_config(config)
+    return config
+
+
+def _check_config(config: dict) -> None:
+    positive = {"epochs": int, "batch_size": int, "image_size": int}
+    for key, kind in positive.items():
+        value = config[key]
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"`{key}` must be a positive integer. Received: {key}={value!r}")
+    if not config["learning_rate"] > 0:
+        raise ValueError(f"`learning_rate` must be > 0. Received: learning_rate={config['learning_rate']!r}")
+    if config["optimizer"] not in OPTIMIZERS:
+        raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}. Received: optimizer={config['optimizer']!r}")
+    if config["distribute"] not in DISTRIBUTIONS:
+        raise ValueError(f"`distribute` must be one of {DISTRIBUTIONS}. Received: distribute={config['distribute']!r}")
+    if not 0 <= config["warmup_fraction"] < 1:
+        raise ValueError(f"`warmup_fraction` must be in [0, 1). Received: {config['warmup_fraction']!r}")
+    resolve_precision(config["precision"])  # validates the name
+
+
+def environment() -> dict:
+    """Library versions and hardware, recorded in every run's config."""
+    import sklearn
+
+    return {
+        "versions": {"labwork6": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__},
+        "hardware": {"machine": platform.machine(), "processor": _cpu_name(), "cpu_count": os.cpu_count(),
+                     "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]},
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+@contextmanager
+def precision_policy(name: str):
+    """Use a Keras dtype policy inside the block, restoring the previous one after."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def distribution_strategy(name: str | None):
+    """None (one device), ``mirrored`` (all local GPUs, or all logical CPU devices) or
+    ``multiworker`` (several machines described by the ``TF_CONFIG`` variable)."""
+    if name is None:
+        return None
+    if name == "mirrored":
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+                  [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
+                                              if not tf.config.list_logical_devices("GPU") else None)
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def make_optimizer(config: dict, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer with a linear warm-up then cosine decay to zero, per step."""
+    total = steps_per_epoch * config["epochs"]
+    warmup = int(config["warmup_fraction"] * total)
+    peak = config["learning_rate"]
+    if warmup:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, max(1, total - warmup), warmup_target=peak, warmup_steps=warmup)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(peak, max(1, total))
+    if config["optimizer"] == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=config["weight_decay"])
+    if config["optimizer"] == "adam":
+        return keras.optimizers.Adam(schedule)
+    return keras.optimizers.AdamW(schedule, weight_decay=config["weight_decay"])
+
+
+class SelectionScore(keras.callbacks.Callback):
+    """Adds ``val_selection``: validation accuracy, ties broken by lower validation loss.
+
+    With a few hundred validation images many epochs tie on accuracy; the loss term
+    (scaled below one image's worth of accuracy) picks the better-calibrated one.
+    """
+
+    def __init__(self, num_val: int):
+        super().__init__()
+        self.one_image = 1.0 / max(1, num_val)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and "val_accuracy" in logs:
+            loss = logs["val_loss"] if math.isfinite(logs["val_loss"]) else float("inf")
+            # loss / (1 + loss) is increasing and < 1, so the penalty stays below one image.
+            penalty = 1.0 if math.isinf(loss) else loss / (1.0 + loss)
+            logs["val_selection"] = logs["val_accuracy"] - 0.5 * self.one_image * penalty
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Adds the learning rate and the epoch's wall-clock seconds to the logs."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class NaNGuard(keras.callbacks.TerminateOnNaN):
+    """``TerminateOnNaN`` that remembers it fired, so the run is marked failed."""
+
+    fired = False
+
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
+        if self.model.stop_training and logs and not np.isfinite(logs.get("loss", 0.0)):
+            self.fired = True
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+def _load_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _comparable(config: dict) -> dict:
+    skip = {"status", "epochs_run", "versions", "hardware", "parameters", "multiply_adds", "class_names",
+            "num_classes", "input_shape", "error", "resolved_precision", "steps_per_epoch", "counts"}
+    return {key: value for key, value in json.loads(json.dumps(config, default=_json_default)).items()
+            if key not in skip}
+
+
+def train(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,
+          run_dir=None, runs=None, overwrite: bool = False, verbose: int | str = "auto",
+          callbacks=(), **overrides) -> Path:
+    """Train ``model`` (a registry name) from scratch and write its run folder; return the folder.
+
+    Args:
+        model: a name from :data:`labwork6.models.MODEL_NAMES`.
+        dataset: a :func:`labwork6.data.load_dataset` source (default: the profile's).
+        profile: ``smoke``, ``default`` or ``full`` (default: ``$LABWORK6_PROFILE``).
+        seed: fixes the splits, the initialisation and the shuffling.
+        run_dir: the run folder (default ``<runs>/<profile>/<dataset>-<model>-seed<seed>``).
+        overwrite: retrain even when a completed run with the same configuration exists
+            (otherwise that run is kept and returned).
+        callbacks: extra Keras callbacks.
+        **overrides: see :func:`resolve_config`.
+    """
+    config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
+    run_dir = Path(run_dir) if run_dir else run_dir_for(model, config["dataset"], seed, config["profile"], runs)
+    previous = _load_json(run_dir / "config.json")
+    if previous and previous.get("status") == "completed" and not overwrite:
+        if _comparable(previous) == _comparable(config) and all((run_dir / f).exists() for f in RUN_FILES):
+            print(f"[labwork6] {run_dir} is already trained with this configuration; reusing it "
+                  "(pass overwrite=True / --overwrite to train again).")
+            return run_dir
+    resuming = bool(previous) and previous.get("status") == "running" and (run_dir / "backup").exists() \
+        and _comparable(previous) == _comparable(config)
+    if not resuming:
+        for name in (*RUN_FILES, "backup"):
+            path = run_dir / name
+            if path.is_dir():
+                import shutil
+
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    precision = resolve_precision(config["precision"])
+    keras.utils.set_random_seed(seed)
+    if config["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+
+    data = load_dataset(config["dataset"], seed=seed)
+    if config["subsample"]:
+        data = data.subsample(config["subsample"], seed=seed)
+    binary = data.num_classes == 2
+    standardizer = Standardizer.fit(data.train.images, image_size=config["image_size"],
+                                    channels=config["channels"])
+    standardizer.save(run_dir / "normalization.json")
+    x_train, x_val, x_test = (standardizer.transform(split.images) for split in (data.train, data.val, data.test))
+    y_train, y_val, y_test = data.train.labels, data.val.labels, data.test.labels
+    input_shape = tuple(int(d) for d in x_train.shape[1:])
+
+    strategy = distribution_strategy(config["distribute"])
+    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
+    with precision_policy(precision), (strategy.scope() if strategy else nullcontext()):
+        network = get_model(model, input_shape=input_shape, num_classes=data.num_classes,
+                            width=config["width"], classifier_activation="sigmoid" if binary else "softmax",
+                            **config["model_options"])
+        if binary:
+            loss = keras.losses.BinaryCrossentropy(label_smoothing=config["label_smoothing"])
+            metric = keras.metrics.BinaryAccuracy(name="accuracy")
+        else:
+            loss = keras.losses.CategoricalCrossentropy(label_smoothing=config["label_smoothing"])
+            metric = keras.metrics.CategoricalAccuracy(name="accuracy")
+        network.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=[metric])
+
+    def targets(labels):
+        return labels.reshape(-1, 1).astype("float32") if binary else \
+            keras.utils.to_categorical(labels, data.num_classes).astype("float32")
+
+    augmentation = augmentation_for(data.name, input_shape, seed) if config["augment"] else None
+    train_pipeline = make_pipeline(x_train, targets(y_train), batch_size=config["batch_size"], training=True,
+                                   seed=seed, augmentation=augmentation)
+    val_pipeline = make_pipeline(x_val, targets(y_val), batch_size=config["batch_size"], training=False, seed=seed)
+
+    config.update(
+        status="running", resolved_precision=precision, input_shape=list(input_shape),
+        num_classes=data.num_classes, class_names=list(data.class_names), steps_per_epoch=steps_per_epoch,
+        counts={split: int(len(getattr(data, split).labels)) for split in ("train", "val", "test")},
+        parameters=count_parameters(network), multiply_adds=int(layer_table(network).iloc[-1]["multiply_adds"]),
+        **environment(),
+    )
+    _write_json(run_dir / "config.json", config)
+
+    history_path = run_dir / "history.csv"
+    best_so_far = None
+    if resuming and history_path.exists():
+        done = pd.read_csv(history_path)
+        if "val_selection" in done and len(done):
+            best_so_far = float(done["val_selection"].max())
+    nan_guard = NaNGuard()
+    all_callbacks = [
+        EpochLog(),
+        SelectionScore(len(x_val)),
+        nan_guard,
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "model.keras"), monitor="val_selection", mode="max",
+                                        save_best_only=True, initial_value_threshold=best_so_far),
+        keras.callbacks.CSVLogger(str(history_path), append=resuming),
+        *callbacks,
+    ]
+    if config["patience"]:
+        all_callbacks.append(keras.callbacks.EarlyStopping(monitor="val_selection", mode="max",
+                                                           patience=config["patience"], restore_best_weights=True))
+    with precision_policy(precision):
+        network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
+                    callbacks=all_callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
+    history = pd.read_csv(history_path)
+    config["epochs_run"] = len(history)
+    if nan_guard.fired or not (run_dir / "model.keras").exists():
+        config.update(status="failed", error="the training loss became NaN (TerminateOnNaN); lower the "
+                      "learning rate or use float32 precision")
+        _write_json(run_dir / "config.json", config)
+        raise TrainingFailed(f"Training of {model} failed: {config['error']}. Run folder: {run_dir}")
+
+    # Model selection is over: load the best epoch and touch the test split once.
+    best = keras.models.load_model(run_dir / "model.keras")
+    best_epoch = int(history["val_selection"].idxmax()) + 1
+    probabilities = best.predict(x_test, batch_size=config["batch_size"], verbose=0)
+    predictions = labels_from_probabilities(probabilities)
+    write_evaluation(run_dir, y_test, predictions, probabilities, data.class_names, best_epoch=best_epoch)
+    _write_json(run_dir / "timing.json", timing(best, x_test, history))
+    config["status"] = "completed"
+    _write_json(run_dir / "config.json", config)
+    return run_dir
+
+
+def write_evaluation(run_dir: Path, labels, predictions, probabilities, class_names, **extra) -> dict:
+    """Write ``predictions.csv``, ``metrics.json``, ``confusion_matrix.csv`` and
+    ``classification_report.csv`` to ``run_dir``; return the metrics."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    probabilities = np.asarray(probabilities, dtype="float64").reshape(len(labels), -1)
+    names = [class_names[-1]] if probabilities.shape[1] == 1 else list(class_names)
+    frame = pd.DataFrame({"index": np.arange(len(labels)), "label": labels, "prediction": predictions})
+    for column, name in enumerate(names):
+        frame[f"prob_{name}"] = probabilities[:, column]
+    frame.to_csv(run_dir / "predictions.csv", index=False)
+    metrics = classification_metrics(labels, predictions, class_names)
+    metrics.update(extra)
+    _write_json(run_dir / "metrics.json", metrics)
+    confusion_matrix_frame(labels, predictions, class_names).to_csv(run_dir / "confusion_matrix.csv")
+    classification_report_frame(labels, predictions, class_names).to_csv(run_dir / "classification_report.csv")
+    return metrics
+
+
+def timing(model: keras.Model, images: np.ndarray, history: pd.DataFrame, repeats: int = 20) -> dict:
+    """Training time from the history, inference latency (batch 1) and throughput (batch 256)."""
+    single = images[:1]
+    model.predict_on_batch(single)  # build the inference function first
+    latencies = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_on_batch(single)
+        latencies.append(time.perf_counter() - start)
+    batch = np.concatenate([images] * math.ceil(256 / len(images)))[:256]
+    model.predict_on_batch(batch)
+    start, count = time.perf_counter(), 0
+    while count < 3 or time.perf_counter() - start < 1.0:
+        model.predict_on_batch(batch)
+        count += 1
+    throughput = count * len(batch) / (time.perf_counter() - start)
+    seconds = history["epoch_seconds"] if "epoch_seconds" in history else pd.Series(dtype=float)
+    return {
+        "train_seconds": float(seconds.sum()),
+        "epochs_run": int(len(history)),
+        "seconds_per_epoch": float(seconds.mean()) if len(seconds) else float("nan"),
+        "inference_latency_ms": float(np.median(latencies) * 1000.0),
+        "inference_throughput": float(throughput),
+    }
+
+
+def load_run(run_dir) -> dict:
+    """Read a run folder: config, metrics, timing (dicts) and history (DataFrame)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise FileNotFoundError(f"No run folder at {run_dir} (config.json missing). Train one with "
+                                "`python -m labwork6 train --model NAME`.")
+    run = {"run_dir": run_dir, "config": _load_json(run_dir / "config.json")}
+    for name in ("metrics", "timing"):
+        run[name] = _load_json(run_dir / f"{name}.json")
+    history = run_dir / "history.csv"
+    run["history"] = pd.read_csv(history) if history.exists() else None
+    return run
+
+
+def find_runs(root=None, profile: str | None = None, completed: bool = True) -> list[Path]:
+    """Run folders under ``<root>/<profile>`` (all profiles when None), sorted."""
+    base = runs_root(root)
+    pattern = f"{profile}/*/config.json" if profile else "*/*/config.json"
+    found = []
+    for config_path in sorted(base.glob(pattern)):
+        config = _load_json(config_path) or {}
+        if not completed or config.get("status") == "completed":
+            found.append(config_path.parent)
+    return found

@@ -1,0 +1,115 @@
+"""The command line: help, one-line errors, and train -> evaluate -> predict on a smoke run."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from labwork6.cli import main
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "labwork6", *args], capture_output=True, text=True, timeout=300,
+                          env=env)
+
+
+def test_help_lists_every_subcommand():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("train", "evaluate", "predict", "export-data", "layers", "pipeline", "report",
+                    "check-notebooks"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "export-data", "layers", "pipeline", "report"])
+def test_each_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: labwork6" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train", "--model", "vgg20"], "invalid choice: 'vgg20'"),
+        (["train", "--model", "vgg19", "--epochs", "0"], "must be a positive integer, got 0"),
+        (["train", "--model", "vgg19", "--dataset", "imagenet22k", "--profile", "smoke"], "Unknown dataset"),
+        (["train", "--model", "vgg19", "--dataset", "/no/such/folder", "--profile", "smoke"], "/no/such/folder"),
+        (["evaluate", "--run-dir", "/no/such/run"], "/no/such/run"),
+        (["layers", "--model", "vgg19", "--input-shape", "16,16,3"], "(16, 16, 3)"),
+        (["layers", "--model", "vgg19", "--input-shape", "a,b"], "'a,b'"),
+        (["check-notebooks", "/no/such/notebook.ipynb"], "/no/such/notebook.ipynb"),
+    ],
+)
+def test_bad_arguments_give_one_line_errors(args, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert fragment in error
+    assert "Traceback" not in error
+
+
+def test_bad_argument_in_a_subprocess_has_no_traceback():
+    result = run_cli("train", "--model", "vgg19", "--dataset", "nope", "--profile", "smoke")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("labwork6: error: Unknown dataset")
+    assert "Traceback" not in result.stderr
+
+
+def test_layers_prints_the_exact_vgg19_count(capsys):
+    assert main(["layers", "--model", "vgg19"]) == 0
+    out = capsys.readouterr().out
+    assert "143667240" in out and "block5_conv4" in out
+
+
+def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--model", "vgg11", "--profile", "smoke", "--width", "0.0625",
+                 "--run-dir", str(run_dir)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    saved = json.loads((run_dir / "metrics.json").read_text())
+
+    assert main(["evaluate", "--run-dir", str(run_dir)]) == 0
+    again = json.loads((run_dir / "evaluation" / "test" / "metrics.json").read_text())
+    assert again["accuracy"] == pytest.approx(saved["accuracy"])
+
+    export = tmp_path / "digits"
+    assert main(["export-data", "--dataset", "digits", "--out", str(export)]) == 0
+    assert (export / "manifest.csv").exists()
+    assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", str(export)]) == 0
+    assert (run_dir / "evaluation" / "digits" / "metrics.json").exists()
+
+    images = sorted((export / "test" / "3").glob("*.png"))[:2]
+    capsys.readouterr()
+    assert main(["predict", "--run-dir", str(run_dir), *map(str, images)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line, image in zip(lines, images, strict=True):
+        path, label, probability = line.split("\t")
+        assert path == str(image) and label in [str(i) for i in range(10)] and 0 <= float(probability) <= 1
+
+    not_an_image = tmp_path / "notes.txt"
+    not_an_image.write_text("hello")
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "--run-dir", str(run_dir), str(not_an_image)])
+    assert exit_.value.code == 2 and "notes.txt" in capsys.readouterr().err
+
+
+def test_check_notebooks_finds_and_strips_outputs(tmp_path, capsys):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1", execution_count=1,
+                                               outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                                                               execution_count=1)])])
+    path = tmp_path / "dirty.ipynb"
+    nbformat.write(notebook, path)
+    assert main(["check-notebooks", str(tmp_path)]) == 1
+    assert "dirty.ipynb" in capsys.readouterr().err
+    assert main(["check-notebooks", str(tmp_path), "--fix"]) == 0
+    assert main(["check-notebooks", str(tmp_path)]) == 0
+
+
+def test_committed_notebooks_are_clean():
+    assert main(["check-notebooks", "notebooks"]) == 0

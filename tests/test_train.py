@@ -1,0 +1,151 @@
+"""Training runs in the smoke profile: artifacts, resumption, determinism, distribution, failures."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from labwork6.train import RUN_FILES, TrainingFailed, find_runs, load_run, resolve_config, train
+
+SMALL = dict(profile="smoke", width=0.0625, subsample=30)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    return train("vgg11", "digits", runs=runs, epochs=2, **SMALL)
+
+
+def test_smoke_run_writes_every_artifact(smoke_run):
+    for name in RUN_FILES:
+        assert (smoke_run / name).exists(), name
+    assert not (smoke_run / "backup").exists()  # removed once training finished
+    run = load_run(smoke_run)
+    config, metrics, timing = run["config"], run["metrics"], run["timing"]
+    assert config["status"] == "completed" and config["epochs_run"] == 2
+    assert config["input_shape"] == [32, 32, 1] and config["num_classes"] == 10
+    assert config["parameters"]["total"] == keras.models.load_model(smoke_run / "model.keras").count_params()
+    assert {"tensorflow", "keras"} <= set(config["versions"]) and "processor" in config["hardware"]
+    assert set(metrics) >= {"accuracy", "precision", "recall", "f1", "weighted", "per_class", "best_epoch"}
+    predictions = pd.read_csv(smoke_run / "predictions.csv")
+    assert len(predictions) == metrics["num_test"] == config["counts"]["test"]
+    assert [c for c in predictions.columns if c.startswith("prob_")] == [f"prob_{i}" for i in range(10)]
+    assert np.isclose((predictions["label"] == predictions["prediction"]).mean(), metrics["accuracy"])
+    history = run["history"]
+    assert list(history["epoch"]) == [0, 1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"} <= set(history)
+    assert metrics["best_epoch"] == int(history["val_selection"].idxmax()) + 1
+    assert timing["train_seconds"] > 0 and timing["inference_throughput"] > 0
+    assert find_runs(smoke_run.parent.parent, "smoke") == [smoke_run]
+
+
+def test_completed_run_is_reused_not_retrained(smoke_run, capsys):
+    before = (smoke_run / "model.keras").stat().st_mtime_ns
+    assert train("vgg11", "digits", runs=smoke_run.parent.parent, epochs=2, **SMALL) == smoke_run
+    assert (smoke_run / "model.keras").stat().st_mtime_ns == before
+    assert "reusing" in capsys.readouterr().out
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Simulates a killed process after a given epoch has finished (and been backed up)."""
+
+    def __init__(self, after_epoch):
+        super().__init__()
+        self.after_epoch, self.began = after_epoch, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began.append(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after_epoch:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train("vgg11", "digits", runs=tmp_path, epochs=3, callbacks=[Interrupt(after_epoch=1)], **SMALL)
+    run_dir = find_runs(tmp_path, completed=False)[0]
+    assert json.loads((run_dir / "config.json").read_text())["status"] == "running"
+    assert (run_dir / "backup").exists()
+    assert len(pd.read_csv(run_dir / "history.csv")) == 2
+
+    watcher = Interrupt(after_epoch=-1)
+    train("vgg11", "digits", runs=tmp_path, epochs=3, callbacks=[watcher], **SMALL)
+    assert watcher.began == [2]  # epochs 0 and 1 were not trained again
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history["epoch"]) == [0, 1, 2]
+    assert json.loads((run_dir / "config.json").read_text())["status"] == "completed"
+
+
+def test_same_seed_gives_the_same_metrics(tmp_path):
+    first = train("vgg11", "digits", run_dir=tmp_path / "a", deterministic=True, **SMALL)
+    second = train("vgg11", "digits", run_dir=tmp_path / "b", deterministic=True, **SMALL)
+    assert (first / "metrics.json").read_text() == (second / "metrics.json").read_text()
+    pd.testing.assert_frame_equal(pd.read_csv(first / "predictions.csv"), pd.read_csv(second / "predictions.csv"))
+
+
+def test_binary_faces_run_has_one_sigmoid_output(tmp_path):
+    run_dir = train("vgg11", "faces", runs=tmp_path, **SMALL)
+    config = load_run(run_dir)["config"]
+    assert config["class_names"] == ["background", "face"]
+    model = keras.models.load_model(run_dir / "model.keras")
+    assert model.output_shape == (None, 1)
+    assert model.get_layer("predictions").activation.__name__ == "sigmoid"
+    assert [c for c in pd.read_csv(run_dir / "predictions.csv").columns if c.startswith("prob_")] == ["prob_face"]
+
+
+def test_nan_loss_marks_the_run_failed(tmp_path):
+    with pytest.raises(TrainingFailed, match="NaN"):
+        train("vgg11", "digits", runs=tmp_path, learning_rate=1e12, optimizer="sgd", warmup_fraction=0.0, batch_size=8,
+              augment=False, **SMALL)
+    config = json.loads(next(tmp_path.rglob("config.json")).read_text())
+    assert config["status"] == "failed" and "NaN" in config["error"]
+
+
+def test_mirrored_training_on_two_logical_cpu_devices(tmp_path):
+    script = textwrap.dedent(f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from labwork6.train import train
+        run = train("vgg11", "digits", run_dir={str(tmp_path / "run")!r}, profile="smoke", width=0.0625,
+                    subsample=30, distribute="mirrored")
+        import json
+        print("REPLICAS", tf.distribute.MirroredStrategy(
+            [d.name for d in tf.config.list_logical_devices("CPU")]).num_replicas_in_sync)
+        print("STATUS", json.load(open(run / "config.json"))["status"])
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REPLICAS 2" in result.stdout and "STATUS completed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        (dict(epochs=0), "epochs=0"),
+        (dict(batch_size=-4), "batch_size=-4"),
+        (dict(learning_rate=-1.0), "learning_rate=-1.0"),
+        (dict(optimizer="rmsprop"), "rmsprop"),
+        (dict(precision="float8"), "float8"),
+        (dict(distribute="tpu"), "tpu"),
+        (dict(momentum=0.5), "momentum"),
+    ],
+)
+def test_bad_training_options_raise_value_error(overrides, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        resolve_config("vgg19", "digits", profile="smoke", **overrides)
+
+
+def test_unknown_model_and_profile():
+    with pytest.raises(ValueError, match="resnet19"):
+        resolve_config("resnet101", "digits")
+    with pytest.raises(ValueError, match="huge"):
+        resolve_config("vgg19", "digits", profile="huge")
