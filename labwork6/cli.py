@@ -170,7 +170,8 @@ def _layers(args) -> int:
     try:
         shape = tuple(int(part) for part in args.input_shape.split(","))
     except ValueError:
-        raise ValueError(f"--input-shape must be H,W,C integers, e.g. 32,32,3. Received: {args.input_shape!r}") from None
+        raise ValueError(
+            f"--input-shape must be H,W,C integers, e.g. 32,32,3. Received: {args.input_shape!r}") from None
     table = layer_table(get_model(args.model, input_shape=shape, num_classes=args.num_classes))
     with pd.option_context("display.max_rows", None, "display.width", 200):
         print(table.to_string(index=False))
