@@ -203,7 +203,7 @@ class Standardizer:
 
     def __repr__(self) -> str:
         return (f"Standardizer(input_shape={self.input_shape}, output_shape={self.output_shape}, "
-                f"mean={np.round(self.mean, 4).tolist()}, std={np.round(self.std, 4).tolist()})")
+                f"mean={[round(float(m), 4) for m in self.mean]}, std={[round(float(s), 4) for s in self.std]})")
 
 
 def make_pipeline(
