@@ -345,7 +345,7 @@ def plot_gradcam(
         )
     columns = max(1, min(columns, len(images)))
     blocks = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(2 * blocks, columns, figsize=(1.5 * columns, 3.1 * blocks + 0.2), squeeze=False)
+    fig, axes = plt.subplots(2 * blocks, columns, figsize=(1.8 * columns, 3.5 * blocks + 0.2), squeeze=False)
     for index in range(blocks * columns):
         top, bottom = (
             axes[2 * (index // columns), index % columns],
