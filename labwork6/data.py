@@ -572,7 +572,7 @@ def _read_cifar_batch(path: Path, label_key: str):
     return data, np.asarray(batch[label_key], np.int64)
 
 
-def _keras_missing_message(key: str, error: Exception) -> str:
+def _keras_how_to_place(key: str) -> str:
     home = keras_cache_dirs()[0]
     spec = _KERAS_CACHE[key]
     folder = home / spec["folders"][0]
@@ -588,17 +588,26 @@ def _keras_missing_message(key: str, error: Exception) -> str:
             f"{target}_archive (keras checks and extracts it on the next call) or extract it so that "
             f"{folder}/ holds {', '.join(spec['files'])}"
         )
+    return f"{how}. Set KERAS_HOME to use another cache folder (now: {home})."
+
+
+def _keras_missing_message(key: str, error: Exception) -> str:
     return (
         f"Dataset {key!r} is not in the Keras cache and could not be downloaded "
-        f"({type(error).__name__}: {error}). Connect to the internet once, or {how}. "
-        f"Set KERAS_HOME to use another cache folder (now: {home})."
+        f"({type(error).__name__}: {error}). Connect to the internet once, or {_keras_how_to_place(key)}"
     )
 
 
 def _load_keras(key: str, val_fraction: float, seed: int) -> Dataset:
     folder = _find_keras_cache(key)
     if folder is not None:
-        (x_train, y_train), (x_test, y_test) = _read_keras_cache(key, folder)
+        try:
+            (x_train, y_train), (x_test, y_test) = _read_keras_cache(key, folder)
+        except Exception as error:  # numpy, gzip, zipfile and pickle each raise their own types
+            raise ValueError(
+                f"The cached {key!r} files in {folder} cannot be read ({type(error).__name__}: {error}). "
+                f"Delete them so that keras downloads them again, or replace them: {_keras_how_to_place(key)}"
+            ) from error
         origin = f"keras.datasets.{key} (cache: {folder})"
     else:
         import keras

@@ -437,8 +437,17 @@ def test_cifar_pickle_with_code_is_refused(keras_home):
     for name in ("train", "test"):
         with open(path / name, "wb") as f:
             pickle.dump({b"data": print}, f)  # a global that is not a numpy array
-    with pytest.raises(pickle.UnpicklingError, match="Refusing"):
+    with pytest.raises(ValueError, match="cannot be read") as error:
         load_dataset("cifar100")
+    assert "Refusing to unpickle builtins.print" in str(error.value) and "cifar-100-python.tar.gz" in str(error.value)
+
+
+def test_truncated_mnist_cache_says_what_to_do(keras_home):
+    (keras_home.path / "datasets").mkdir()
+    (keras_home.path / "datasets" / "mnist.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ValueError, match="Delete them") as error:
+        load_dataset("mnist")
+    assert "mnist.npz" in str(error.value)
 
 
 @pytest.mark.parametrize(
