@@ -178,8 +178,9 @@ def test_single_class(tmp_path):
 def test_corrupt_and_non_image_files_are_skipped_and_named(tmp_path):
     write_class_folder(tmp_path, per_class=8)
     (tmp_path / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
-    good = tmp_path / "dog" / "000.png"
-    (tmp_path / "dog" / "truncated.jpg").write_bytes(good.read_bytes()[:40])
+    Image.fromarray(noise((64, 64), channels=3)).save(tmp_path / "dog" / "truncated.jpg")
+    jpeg = (tmp_path / "dog" / "truncated.jpg").read_bytes()
+    (tmp_path / "dog" / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])  # a valid header, half the data
     (tmp_path / "dog" / "readme.txt").write_text("hello")
     (tmp_path / "dog" / ".DS_Store").write_bytes(b"\0\0")
     (tmp_path / ".hidden_class").mkdir()
@@ -191,6 +192,7 @@ def test_corrupt_and_non_image_files_are_skipped_and_named(tmp_path):
         "cat/broken.png", "dog/truncated.jpg", "dog/readme.txt", "dog/.DS_Store", ".hidden_class", "labels.csv",
     }
     assert "cannot be decoded" in skipped["cat/broken.png"] and "not an image" in skipped["dog/readme.txt"]
+    assert "truncated" in skipped["dog/truncated.jpg"]
     message = str(record[0].message)
     assert all(name in message for name in skipped)
     assert sum(dataset.describe()["sizes"].values()) == 16
