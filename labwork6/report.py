@@ -531,9 +531,10 @@ def vgg_vs_resnet50_table() -> pd.DataFrame:
     vgg, resnet = reference_counts("vgg19"), reference_counts("resnet50")
     slide = SLIDE_VGG19_VS_RESNET50
     rows = {
-        "Top-5 error (ImageNet)": [
+        "Accuracy (top-5 error, ImageNet)": [
             slide["top5_error"]["vgg19"], slide["top5_error"]["resnet50"],
-            PAPER_TOP5_ERROR["vgg19"], PAPER_TOP5_ERROR["resnet50"], "columns swapped"],
+            PAPER_TOP5_ERROR["vgg19"], PAPER_TOP5_ERROR["resnet50"],
+            "columns swapped; these are top-5 errors, not accuracies"],
         "Parameters": [
             slide["parameters"]["vgg19"], slide["parameters"]["resnet50"],
             _thousands(vgg["parameters"]["trainable"]), _thousands(resnet["parameters"]["trainable"]),
@@ -543,7 +544,7 @@ def vgg_vs_resnet50_table() -> pd.DataFrame:
             _fixed(vgg["multiply_adds"] / 1e9, 2), _fixed(resnet["multiply_adds"] / 1e9, 2),
             f"columns swapped; {VGG16_PAPER['complexity']} is VGG16's; "
             "the papers' FLOPs are multiply-adds"],
-        "Structure": [
+        "Convolution (structure)": [
             slide["structure"]["vgg19"], slide["structure"]["resnet50"],
             f"{vgg['conv']} conv, {vgg['pool']} max pool, {vgg['dense']} fully connected",
             f"{resnet['conv']} conv (+{resnet['projection']} projections), global average pool, "
@@ -775,7 +776,7 @@ class _Macros:
 def _role_macros(macros: _Macros, prefix: str, name: str | None, table: pd.DataFrame, groups: dict,
                  figures_dir: Path) -> None:
     """Macros ``\\<prefix>Accuracy`` ... for one model (``n/a`` when it has no run)."""
-    label = model_label(name) if name else "n/a"
+    label = model_label(name) if name else {"Vgg": "VGG19", "Res": "ResNet19"}[prefix]
     macros.add(f"{prefix}Name", label)
     macros.add(f"{prefix}Model", name or "none")
     group = groups.get(name, [])
@@ -891,6 +892,15 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
     if vgg_label and res_label:
         difference = 100 * (table.at[vgg_label, "accuracy_mean"] - table.at[res_label, "accuracy_mean"])
         macros.add("AccuracyGap", _fixed(abs(difference), 2))
+        one_image = 100 / counts["test"] if counts.get("test") else 0.0
+        if round(difference, 6) == 0:
+            verdict = f"{vgg_label} and {res_label} are equally accurate"
+        else:
+            verdict = (f"{vgg_label if difference > 0 else res_label} is the more accurate, by "
+                       f"{abs(difference):.2f} percentage points in mean accuracy")
+            if abs(difference) < one_image:
+                verdict += " (less than one test image)"
+        macros.add("AccuracyVerdict", verdict)
         macros.add("MoreAccurate", vgg_label if difference > 0 else res_label if difference < 0 else "neither")
         macros.add("LessAccurate", res_label if difference > 0 else vgg_label if difference < 0 else "neither")
         slow = table.at[res_label, "seconds_per_epoch_mean"] / table.at[vgg_label, "seconds_per_epoch_mean"]
@@ -898,9 +908,13 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
         macros.add("ParameterRatio", _fixed(table.at[vgg_label, "parameters"] / table.at[res_label, "parameters"], 1))
         macros.add("MultiplyAddRatio",
                    _fixed(table.at[res_label, "multiply_adds"] / table.at[vgg_label, "multiply_adds"], 1))
+        fewer = table.at[res_label, "parameters"] < table.at[vgg_label, "parameters"]
+        macros.add("ResParameterWord", "fewer" if fewer else "more")
+        more = table.at[res_label, "multiply_adds"] > table.at[vgg_label, "multiply_adds"]
+        macros.add("ResComputeWord", "more" if more else "less")
     else:
-        for name in ("AccuracyGap", "MoreAccurate", "LessAccurate", "EpochTimeRatio", "ParameterRatio",
-                     "MultiplyAddRatio"):
+        for name in ("AccuracyGap", "AccuracyVerdict", "MoreAccurate", "LessAccurate", "EpochTimeRatio",
+                     "ParameterRatio", "MultiplyAddRatio", "ResParameterWord", "ResComputeWord"):
             macros.add(name, "n/a")
     for prefix, label in (("Vgg", vgg_label), ("Res", res_label)):
         if label and baseline:
@@ -925,6 +939,8 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
     macros.add("VggPoolStride", extra.get("vgg_pool", ("n/a", "n/a"))[1])
     from labwork6.models.resnet import RESNET_PRESETS
 
+    resnet_preset = RESNET_PRESETS.get(roles["resnet"] or "resnet19", RESNET_PRESETS["resnet19"])
+    macros.flag("ResSmallStem", resnet_preset.get("stem") == "small")
     macros.add("ResBlocksPerStage", ", ".join(str(stage.blocks) for stage in RESNET_PRESETS["resnet19"]["stages"]))
     macros.add("RefInputShape", _shape_text(REFERENCE_INPUT_SHAPE))
     macros.add("RefClasses", _thousands(REFERENCE_CLASSES))
@@ -1037,8 +1053,10 @@ def write_report_inputs(runs_root="runs", profile: str = "default", out_dir="rep
     if roles["resnet"]:
         model = model_for_run(groups[roles["resnet"]][0])
         _write_table(resnet_stages_table(model), out_dir, "resnet_stages", written)
-        extra["res_counts"] = layer_counts(layer_table(model))
-        del model
+    else:  # the prose still describes ResNet19; its layer counts do not depend on the width
+        model = get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, width=0.125)
+    extra["res_counts"] = layer_counts(layer_table(model))
+    del model
 
     recipe = recipe_table(runs)
     _write_table(recipe, out_dir, "recipe", written, column_format="l" * (recipe.shape[1] + 1))

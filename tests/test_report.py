@@ -199,6 +199,7 @@ def test_numbers_macros(generated):
     assert macros["ResFscore"] == f"{100 * _stats('resnet19', 3)[0]:.2f}"
     assert macros["ReportProfile"] == PROFILE
     assert macros["MoreAccurate"] == "ResNet19" and macros["AccuracyGap"] == "5.00"
+    assert macros["AccuracyVerdict"].startswith("ResNet19 is the more accurate, by 5.00 percentage points")
     assert macros["VggArchWeightLayers"] == "19" and macros["ResArchWeightLayers"] == "19"
     assert macros["RefVggParameters"] == "143,667,240" and macros["RefResMultiplyAddsG"] == "4.09"
     assert macros["BlowupWeights"] == "12,288,000"
