@@ -450,11 +450,11 @@ def per_class_table(runs: Iterable[dict]) -> pd.DataFrame:
         for class_name in classes:
             row = {"model": name, "class": class_name, "n": len(group),
                    "support": int(group[0]["metrics"]["per_class"][class_name]["support"])}
-            keys = [f"per_class.{class_name}.{key}" for key in ("precision", "recall", "f1")]
-            stats = aggregate_runs([run["metrics"] for run in group], keys)
-            for key, values in stats.iterrows():
-                short = key.rsplit(".", 1)[1]
-                row[f"{short}_mean"], row[f"{short}_std"] = values["mean"], values["std"]
+            for key in ("precision", "recall", "f1"):
+                # read directly: a class name may contain dots, which aggregate_runs' keys split on
+                values = np.array([float(run["metrics"]["per_class"][class_name][key]) for run in group])
+                row[f"{key}_mean"] = float(values.mean())
+                row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
             rows.append(row)
     return pd.DataFrame(rows).set_index(["model", "class"])
 
@@ -484,8 +484,8 @@ def summed_confusion_matrix(group: Sequence[dict]) -> pd.DataFrame:
     """The confusion matrices (``confusion_matrix.csv``) of a model's runs, summed over seeds."""
     total = None
     for run in group:
-        frame = pd.read_csv(Path(run["run_dir"]) / "confusion_matrix.csv", index_col=0)
-        frame.index = frame.index.astype(str)
+        frame = pd.read_csv(Path(run["run_dir"]) / "confusion_matrix.csv", index_col=0, dtype=str)
+        frame = frame.astype(np.int64)
         frame.columns = frame.columns.astype(str)
         total = frame if total is None else total.add(frame, fill_value=0)
     total.index.name, total.columns.name = "true", "predicted"
