@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from labwork6 import __version__  # noqa: E402
 from labwork6.profiles import PROFILES  # noqa: E402
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError)
 
 
 def _positive_int(text: str) -> int:
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--dataset", required=True, metavar="SOURCE")
     export.add_argument("--out", required=True, metavar="DIR")
     export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
 
     layers = commands.add_parser("layers", help="print a model's layer table with the slides' formulas")
     layers.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME")
@@ -157,7 +158,7 @@ def _predict(args) -> int:
 def _export(args) -> int:
     from labwork6.data import export_dataset, load_dataset
 
-    manifest = export_dataset(load_dataset(args.dataset, seed=args.seed), args.out)
+    manifest = export_dataset(load_dataset(args.dataset, seed=args.seed), args.out, overwrite=args.overwrite)
     print(f"Wrote {args.out} (manifest: {manifest})")
     return 0
 

@@ -11,14 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-
 
 class NotebookFailed(RuntimeError):
     """A cell of a notebook raised; the message names the notebook and the cell."""
 
 
-def numbered_notebooks(folder=NOTEBOOKS_DIR) -> list[Path]:
+def numbered_notebooks(folder) -> list[Path]:
     """The notebooks ``NN_*.ipynb`` of ``folder`` in order."""
     folder = Path(folder)
     notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
@@ -71,21 +69,28 @@ def _last_lines(text: str, count: int) -> str:
     return "\n".join(text.strip().splitlines()[-count:])
 
 
-def run_pipeline(profile: str, *, notebooks=None, build_dir="build", report: bool = True,
-                 runs=None, log=print) -> Path:
-    """Execute the numbered notebooks in ``profile``, then write the report inputs and the PDF.
+def default_root() -> Path:
+    """The project folder: the current one when it has ``notebooks/``, else this checkout."""
+    here = Path.cwd()
+    return here if (here / "notebooks").is_dir() else Path(__file__).resolve().parent.parent
 
-    Prints one progress line per step with its duration; returns the PDF's path (or the
-    folder of executed notebooks with ``report=False``).
+
+def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True, log=print) -> Path:
+    """Execute the numbered notebooks in ``profile``, then build the PDF report.
+
+    ``root`` is the project folder holding ``notebooks/`` and ``report/`` (default: this
+    repository); runs go to ``root/runs``, executed notebooks to ``root/build``. Prints
+    one progress line per step with its duration; returns the PDF's path (or the folder
+    of executed notebooks with ``report=False``).
     """
     from labwork6.profiles import RUNS_ENV, get_profile
 
     profile = get_profile(profile)["name"]
-    root = Path(__file__).resolve().parent.parent
-    runs = Path(runs).resolve() if runs else (root / "runs")
-    selected = [Path(p) for p in notebooks] if notebooks else numbered_notebooks()
-    out_dir = Path(build_dir).resolve() / "notebooks" / profile
-    env = {"LABWORK6_PROFILE": profile, RUNS_ENV: str(runs), "MPLBACKEND": "Agg"}
+    root = Path(root).resolve() if root else default_root()
+    runs = (root / os.environ.get(RUNS_ENV, "runs")).resolve()
+    selected = [Path(p) for p in notebooks] if notebooks else numbered_notebooks(root / "notebooks")
+    out_dir = root / "build" / "notebooks" / profile
+    env = {"LABWORK6_PROFILE": profile, RUNS_ENV: str(runs)}
     steps = len(selected) + (1 if report else 0)
     total_start = time.perf_counter()
     for step, notebook in enumerate(selected, start=1):

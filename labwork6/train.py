@@ -62,6 +62,7 @@ RECIPES: dict[str, dict] = {
     },
 }
 OPTIMIZERS = ("adamw", "adam", "sgd")
+MAX_CACHED_BYTES = 2 * 1024**3
 DISTRIBUTIONS = (None, "mirrored", "multiworker")
 RUN_FILES = ("config.json", "history.csv", "model.keras", "normalization.json", "predictions.csv",
              "metrics.json", "confusion_matrix.csv", "classification_report.csv", "timing.json")
@@ -305,12 +306,14 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     standardizer = Standardizer.fit(data.train.images, image_size=config["image_size"],
                                     channels=config["channels"])
     standardizer.save(run_dir / "normalization.json")
-    x_train, x_val, x_test = (standardizer.transform(split.images) for split in (data.train, data.val, data.test))
     y_train, y_val, y_test = data.train.labels, data.val.labels, data.test.labels
-    input_shape = tuple(int(d) for d in x_train.shape[1:])
+    input_shape = tuple(int(d) for d in standardizer.output_shape)
+    # Standardized float32 copies are cached in memory unless they would be large
+    # (e.g. CIFAR at 224x224); then the pipeline standardizes on the fly.
+    in_memory = len(y_train) * int(np.prod(input_shape)) * 4 <= MAX_CACHED_BYTES
 
     strategy = distribution_strategy(config["distribute"])
-    steps_per_epoch = math.ceil(len(x_train) / config["batch_size"])
+    steps_per_epoch = math.ceil(len(y_train) / config["batch_size"])
     with precision_policy(precision), (strategy.scope() if strategy else nullcontext()):
         network = get_model(model, input_shape=input_shape, num_classes=data.num_classes,
                             width=config["width"], classifier_activation="sigmoid" if binary else "softmax",
@@ -327,10 +330,13 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         return labels.reshape(-1, 1).astype("float32") if binary else \
             keras.utils.to_categorical(labels, data.num_classes).astype("float32")
 
+    def pipeline(split, labels, training, augmentation=None):
+        return make_pipeline(split.images, targets(labels), batch_size=config["batch_size"], training=training,
+                             seed=seed, augmentation=augmentation, standardizer=standardizer, cache=in_memory)
+
     augmentation = augmentation_for(data.name, input_shape, seed) if config["augment"] else None
-    train_pipeline = make_pipeline(x_train, targets(y_train), batch_size=config["batch_size"], training=True,
-                                   seed=seed, augmentation=augmentation)
-    val_pipeline = make_pipeline(x_val, targets(y_val), batch_size=config["batch_size"], training=False, seed=seed)
+    train_pipeline = pipeline(data.train, y_train, True, augmentation)
+    val_pipeline = pipeline(data.val, y_val, False)
 
     config.update(
         status="running", resolved_precision=precision, input_shape=list(input_shape),
@@ -350,7 +356,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     nan_guard = NaNGuard()
     all_callbacks = [
         EpochLog(),
-        SelectionScore(len(x_val)),
+        SelectionScore(len(y_val)),
         nan_guard,
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.ModelCheckpoint(str(run_dir / "model.keras"), monitor="val_selection", mode="max",
@@ -375,10 +381,10 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     # Model selection is over: load the best epoch and touch the test split once.
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history["val_selection"].idxmax()) + 1
-    probabilities = best.predict(x_test, batch_size=config["batch_size"], verbose=0)
+    probabilities = best.predict(pipeline(data.test, y_test, False), verbose=0)
     predictions = labels_from_probabilities(probabilities)
     write_evaluation(run_dir, y_test, predictions, probabilities, data.class_names, best_epoch=best_epoch)
-    _write_json(run_dir / "timing.json", timing(best, x_test, history))
+    _write_json(run_dir / "timing.json", timing(best, standardizer.transform(data.test.images[:256]), history))
     config["status"] = "completed"
     _write_json(run_dir / "config.json", config)
     return run_dir
@@ -426,6 +432,7 @@ def timing(model: keras.Model, images: np.ndarray, history: pd.DataFrame, repeat
         "seconds_per_epoch": float(seconds.mean()) if len(seconds) else float("nan"),
         "inference_latency_ms": float(np.median(latencies) * 1000.0),
         "inference_throughput": float(throughput),
+        "throughput_batch_size": int(len(batch)),
     }
 
 

@@ -1,0 +1,79 @@
+"""The main job end to end in the smoke profile: notebooks 01-05 executed in order, then the PDF."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labwork6.pipeline import NotebookFailed, execute_notebook, numbered_notebooks, run_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tracked(folder: str) -> list[Path]:
+    names = subprocess.run(["git", "ls-files", folder], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    return [ROOT / name for name in names] or sorted((ROOT / folder).rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def smoke_project(tmp_path_factory):
+    """A copy of the committed notebooks and report sources, run through the whole pipeline."""
+    root = tmp_path_factory.mktemp("project")
+    for folder in ("notebooks", "report"):
+        for source in _tracked(folder):
+            if source.is_file():
+                target = root / source.relative_to(ROOT)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+    lines = []
+    pdf = run_pipeline("smoke", root=root, log=lambda line, **_: lines.append(line))
+    return root, pdf, lines
+
+
+def test_notebooks_are_numbered_01_to_05():
+    names = [p.name for p in numbered_notebooks(ROOT / "notebooks")]
+    assert [n[:2] for n in names] == ["01", "02", "03", "04", "05"]
+
+
+def test_pipeline_executes_every_notebook_and_builds_the_pdf(smoke_project):
+    root, pdf, lines = smoke_project
+    assert pdf == root / "report" / "Report.6.CNN.pdf" and pdf.stat().st_size > 10_000
+    assert pdf.read_bytes().startswith(b"%PDF")
+    executed = sorted((root / "build" / "notebooks" / "smoke").glob("*.ipynb"))
+    assert [p.name for p in executed] == [p.name for p in numbered_notebooks(root / "notebooks")]
+    # One progress line when each step starts and one when it ends, with its duration.
+    assert sum("done in" in line for line in lines) == len(executed)
+    assert any("Main job (smoke) finished in" in line for line in lines)
+    # The clean notebooks were not touched.
+    for notebook in (root / "notebooks").glob("*.ipynb"):
+        assert '"outputs": []' in notebook.read_text() or '"execution_count": null' in notebook.read_text()
+
+
+def test_report_numbers_come_from_the_run_folders(smoke_project):
+    root, _, _ = smoke_project
+    runs = sorted((root / "runs" / "smoke").glob("*/metrics.json"))
+    assert len(runs) >= 2  # VGG19 and ResNet19
+    generated = "\n".join(p.read_text() for p in (root / "report" / "generated").rglob("*.tex"))
+    for metrics_path in runs:
+        accuracy = json.loads(metrics_path.read_text())["accuracy"] * 100
+        assert re.search(re.escape(f"{accuracy:.2f}"), generated), (metrics_path, f"{accuracy:.2f}")
+
+
+def test_a_failing_cell_names_the_notebook_and_the_cell(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# demo"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('broken on purpose')"),
+    ])
+    path = tmp_path / "07_broken.ipynb"
+    nbformat.write(notebook, path)
+    with pytest.raises(NotebookFailed) as error:
+        execute_notebook(path, tmp_path / "out" / path.name)
+    message = str(error.value)
+    assert "07_broken.ipynb" in message and "cell #2" in message and "broken on purpose" in message
+    assert (tmp_path / "out" / path.name).exists()  # the executed copy shows the error
