@@ -11,7 +11,7 @@ import numpy as np
 from labwork6.data import load_dataset, read_image
 from labwork6.metrics import labels_from_probabilities
 from labwork6.preprocessing import Standardizer
-from labwork6.train import load_run, write_evaluation
+from labwork6.train import load_run, run_dataset, write_evaluation
 
 
 def load_trained(run_dir):
@@ -27,13 +27,6 @@ def load_trained(run_dir):
     return model, standardizer, config
 
 
-def _run_dataset(config: dict, source=None):
-    data = load_dataset(source or config["dataset"], seed=config["seed"])
-    if source is None and config.get("subsample"):
-        data = data.subsample(config["subsample"], seed=config["seed"])
-    return data
-
-
 def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     """Metrics of a saved run on its own test split, or on ``dataset`` (a name or folder).
 
@@ -43,7 +36,7 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     """
     model, standardizer, config = load_trained(run_dir)
     class_names = config["class_names"]
-    data = _run_dataset(config, dataset)
+    data = run_dataset(config) if dataset is None else load_dataset(dataset, seed=config["seed"])
     unknown = sorted(set(data.class_names) - set(class_names))
     if unknown:
         raise ValueError(f"The dataset has classes the model does not know: {unknown}. "

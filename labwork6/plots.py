@@ -164,7 +164,9 @@ def plot_history(
             for split, column in (("train", metric), ("val", f"val_{metric}")):
                 if column in history.columns:
                     label = f"{name} {split}" if metric != "learning_rate" else name
-                    ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=color, label=label)
+                    # Markers keep one-epoch histories visible.
+                    ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=color, label=label,
+                            marker="o" if len(history) < 12 else None, markersize=3)
         if metric == "learning_rate":
             values = np.concatenate([h[metric].to_numpy(float) for h in histories.values() if metric in h])
             if np.all(values > 0) and values.max() > 10 * values.min():

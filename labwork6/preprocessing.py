@@ -249,6 +249,8 @@ def make_pipeline(
             .map(lambda images, labels: (standardizer.transform_tensor(images), labels),
                  num_parallel_calls=tf.data.AUTOTUNE)
             .unbatch()
+            # unbatch() forgets the length; Keras needs it for progress bars and epoch ends.
+            .apply(tf.data.experimental.assert_cardinality(len(x)))
         )
     if cache:
         dataset = dataset.cache(cache if isinstance(cache, str) else "")

@@ -18,7 +18,7 @@ RUNS_ENV = "LABWORK6_RUNS"
 PROFILES: dict[str, dict] = {
     "smoke": {
         "dataset": "digits",
-        "models": ("vgg19", "resnet19"),
+        "models": ("vgg19_bn", "resnet19"),
         "seeds": (0,),
         "width": 0.125,
         "epochs": 1,
@@ -28,7 +28,7 @@ PROFILES: dict[str, dict] = {
     },
     "default": {
         "dataset": "digits",
-        "models": ("vgg19", "resnet19"),
+        "models": ("vgg19_bn", "resnet19"),
         "seeds": (0,),
         "width": 1.0,
         "epochs": None,  # the recipe's
@@ -38,7 +38,7 @@ PROFILES: dict[str, dict] = {
     },
     "full": {
         "dataset": "cifar10",
-        "models": ("vgg19", "resnet19"),
+        "models": ("vgg19_bn", "resnet19"),
         "seeds": (0,),
         "width": 1.0,
         "epochs": 60,

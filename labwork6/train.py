@@ -46,8 +46,9 @@ RECIPES: dict[str, dict] = {
         "label_smoothing": 0.1,
         "batch_size": 32,
         "epochs": 20,
-        "image_size": 32,
-        "model_options": {"head": "compact"},
+        "image_size": None,
+        "min_image_size": 32,  # five 2x2 poolings
+        "model_options": {"head": "paper"},
     },
     "resnet": {
         "optimizer": "adamw",
@@ -57,7 +58,8 @@ RECIPES: dict[str, dict] = {
         "label_smoothing": 0.1,
         "batch_size": 32,
         "epochs": 15,
-        "image_size": 32,
+        "image_size": None,
+        "min_image_size": 16,  # two stride-2 stages leave 4x4 maps, as 32x32 CIFAR images leave 8x8
         "model_options": {},
     },
 }
@@ -299,11 +301,9 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     if config["deterministic"]:
         tf.config.experimental.enable_op_determinism()
 
-    data = load_dataset(config["dataset"], seed=seed)
-    if config["subsample"]:
-        data = data.subsample(config["subsample"], seed=seed)
+    data = run_dataset(config)
     binary = data.num_classes == 2
-    standardizer = Standardizer.fit(data.train.images, image_size=config["image_size"],
+    standardizer = Standardizer.fit(data.train.images, image_size=model_image_size(config, data.image_shape),
                                     channels=config["channels"])
     standardizer.save(run_dir / "normalization.json")
     y_train, y_val, y_test = data.train.labels, data.val.labels, data.test.labels
@@ -371,6 +371,9 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
                     callbacks=all_callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
     history = pd.read_csv(history_path)
+    if len(history) and history["epoch"].iloc[0] == 0:  # Keras counts from 0; the report from 1
+        history["epoch"] += 1
+        history.to_csv(history_path, index=False)
     config["epochs_run"] = len(history)
     if nan_guard.fired or not (run_dir / "model.keras").exists():
         config.update(status="failed", error="the training loss became NaN (TerminateOnNaN); lower the "
@@ -380,7 +383,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
 
     # Model selection is over: load the best epoch and touch the test split once.
     best = keras.models.load_model(run_dir / "model.keras")
-    best_epoch = int(history["val_selection"].idxmax()) + 1
+    best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
     probabilities = best.predict(pipeline(data.test, y_test, False), verbose=0)
     predictions = labels_from_probabilities(probabilities)
     write_evaluation(run_dir, y_test, predictions, probabilities, data.class_names, best_epoch=best_epoch)
@@ -388,6 +391,23 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     config["status"] = "completed"
     _write_json(run_dir / "config.json", config)
     return run_dir
+
+
+def run_dataset(config: dict):
+    """The dataset of a run, split (and, in the smoke profile, subsampled) exactly as it was trained."""
+    data = load_dataset(config["dataset"], seed=config["seed"])
+    if config.get("subsample"):
+        data = data.subsample(config["subsample"], seed=config["seed"])
+    return data
+
+
+def model_image_size(config: dict, image_shape) -> int | None:
+    """The size images are resized to: ``image_size`` if set, else the native size, raised to
+    the family's ``min_image_size`` when smaller (digits' 8x8 -> 32x32 for VGG)."""
+    if config.get("image_size"):
+        return config["image_size"]
+    minimum = config.get("min_image_size") or 1
+    return minimum if min(image_shape[:2]) < minimum else None
 
 
 def write_evaluation(run_dir: Path, labels, predictions, probabilities, class_names, **extra) -> dict:

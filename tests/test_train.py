@@ -38,9 +38,9 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     assert [c for c in predictions.columns if c.startswith("prob_")] == [f"prob_{i}" for i in range(10)]
     assert np.isclose((predictions["label"] == predictions["prediction"]).mean(), metrics["accuracy"])
     history = run["history"]
-    assert list(history["epoch"]) == [0, 1]
+    assert list(history["epoch"]) == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"} <= set(history)
-    assert metrics["best_epoch"] == int(history["val_selection"].idxmax()) + 1
+    assert metrics["best_epoch"] == int(history["epoch"][history["val_selection"].idxmax()])
     assert timing["train_seconds"] > 0 and timing["inference_throughput"] > 0
     assert find_runs(smoke_run.parent.parent, "smoke") == [smoke_run]
 
@@ -79,7 +79,7 @@ def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
     train("vgg11", "digits", runs=tmp_path, epochs=3, callbacks=[watcher], **SMALL)
     assert watcher.began == [2]  # epochs 0 and 1 were not trained again
     history = pd.read_csv(run_dir / "history.csv")
-    assert list(history["epoch"]) == [0, 1, 2]
+    assert list(history["epoch"]) == [1, 2, 3]
     assert json.loads((run_dir / "config.json").read_text())["status"] == "completed"
 
 
