@@ -1,0 +1,212 @@
+"""Collect benchmark measurements and write them as CSV, markdown, LaTeX and a JSON summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["section", "model", "setting", "value", "unit", "repetitions", "spread", "min", "max",
+           "gflops", "fraction_of_peak", "note"]
+
+#: Headline ratios, in the order they are shown, with what each means.
+HEADLINES = {
+    "vgg_ours_vs_keras": "our VGG19 / keras.applications.VGG19 training images/s (same configuration)",
+    "resnet50_ours_vs_keras": "our ResNet50 / keras.applications.ResNet50 training images/s",
+    "bf16_vs_fp32": "mixed_bfloat16 / float32 training images/s, our models",
+    "pipeline_overhead": "extra training time with make_pipeline instead of an in-memory batch (0.03 = +3%)",
+    "pipeline_overhead_with_augmentation": "the same with the default profile's augmentation in the pipeline",
+    "fraction_of_matmul_peak": "achieved training FLOP/s / the matmul rate of the same dtype measured in this run",
+}
+
+
+def _number(value: float, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if unit in ("x", "fraction"):
+        return f"{value:.3f}"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+class Results:
+    """Rows of measurements (one per measured quantity) and the headline summary."""
+
+    def __init__(self, echo=print):
+        self.rows: list[dict] = []
+        self.summary: dict = {}
+        self.echo = echo
+
+    def add(self, section: str, model: str, setting: str, values, unit: str, *, flops_per_image=None,
+            peak_gflops=None, note: str = "") -> dict:
+        """Record the median of ``values`` (one per repetition) with its min, max and spread
+        (max - min). With ``flops_per_image`` (training or inference FLOPs) an images/s row
+        also gets the achieved GFLOP/s and, with ``peak_gflops``, its fraction of the peak."""
+        values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+        if not values:  # a skipped point: a row with its reason and no numbers
+            values = [math.nan]
+        median = statistics.median(values)
+        row = {"section": section, "model": model, "setting": setting, "value": median, "unit": unit,
+               "repetitions": len(values) if not math.isnan(median) else 0, "spread": max(values) - min(values),
+               "min": min(values), "max": max(values), "gflops": math.nan, "fraction_of_peak": math.nan,
+               "note": note}
+        if flops_per_image and not math.isnan(median):
+            row["gflops"] = median * flops_per_image / 1e9
+            if peak_gflops:
+                row["fraction_of_peak"] = row["gflops"] / peak_gflops
+        self.rows.append(row)
+        extra = f" ({row['gflops']:.1f} GFLOP/s, {row['fraction_of_peak']:.0%} of matmul)" \
+            if not math.isnan(row["fraction_of_peak"]) else ""
+        self.echo(f"  => {section} | {model} | {setting}: {_number(median, unit)} {unit} "
+                  f"[{_number(row['min'], unit)}-{_number(row['max'], unit)}, n={len(values)}]{extra}")
+        return row
+
+    def headline(self, key: str, name: str | None, value: float) -> None:
+        """Store a headline ratio (``name`` None for a single number, else one entry of a dict)."""
+        if name is None:
+            self.summary[key] = value
+        else:
+            self.summary.setdefault(key, {})[name] = value
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=COLUMNS)
+
+    def write(self, out_dir, meta: dict, sections: dict | None = None) -> dict[str, Path]:
+        """Write benchmarks.csv, benchmarks.md, benchmarks.tex and summary.json into ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        frame = self.frame()
+        paths = {"csv": out / "benchmarks.csv", "md": out / "benchmarks.md", "tex": out / "benchmarks.tex",
+                 "summary": out / "summary.json"}
+        frame.to_csv(paths["csv"], index=False)
+        paths["md"].write_text(markdown(frame, self.summary, meta), encoding="utf8")
+        paths["tex"].write_text(latex(frame, self.summary, meta, sections), encoding="utf8")
+        summary = {**{key: self.summary[key] for key in HEADLINES if key in self.summary},
+                   **{key: value for key, value in self.summary.items() if key not in HEADLINES},
+                   "meaning": {key: text for key, text in HEADLINES.items() if key in self.summary}, **meta}
+        paths["summary"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf8")
+        return paths
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The measurements as formatted strings: what the markdown and LaTeX tables show."""
+    shown = pd.DataFrame({
+        "Section": frame["section"],
+        "Model": frame["model"],
+        "Setting": frame["setting"],
+        "Median": [_number(v, u) for v, u in zip(frame["value"], frame["unit"], strict=True)],
+        "Unit": frame["unit"],
+        "n": frame["repetitions"].astype(int).astype(str),
+        "Min-max": [f"{_number(a, u)}-{_number(b, u)}" if n > 1 else ""
+                    for a, b, u, n in zip(frame["min"], frame["max"], frame["unit"], frame["repetitions"],
+                                          strict=True)],
+        "GFLOP/s": [_number(v) for v in frame["gflops"]],
+        "of matmul": ["" if math.isnan(v) else f"{v:.0%}" for v in frame["fraction_of_peak"]],
+    })
+    return shown
+
+
+def headline_frame(summary: dict) -> pd.DataFrame:
+    rows = []
+    for key in HEADLINES:
+        value = summary.get(key)
+        if isinstance(value, dict):
+            rows += [{"Ratio": key, "Case": name, "Value": f"{v:.3f}"} for name, v in value.items()]
+        elif value is not None:
+            rows.append({"Ratio": key, "Case": "", "Value": f"{value:.3f}"})
+    for key, model in (("vgg_parameters", "VGG19"), ("resnet50_parameters", "ResNet50")):
+        if key in summary:
+            counts = summary[key]
+            rows.append({"Ratio": f"parameters, {model}", "Case": "ours / keras.applications",
+                         "Value": f"{counts['ours']:,} / {counts['keras']:,}"})
+    return pd.DataFrame(rows, columns=["Ratio", "Case", "Value"])
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "|".join("---" for _ in frame.columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _machine_line(meta: dict) -> str:
+    machine = meta.get("machine", {})
+    return (f"{machine.get('processor', '?')}, {machine.get('cores', '?')} cores "
+            f"({', '.join(machine.get('cpu_features', [])) or 'no bf16 matrix units'}), "
+            f"GPUs: {', '.join(machine.get('gpus', [])) or 'none'}; TensorFlow {meta.get('tensorflow')}, "
+            f"Keras {meta.get('keras')}")
+
+
+def markdown(frame: pd.DataFrame, summary: dict, meta: dict) -> str:
+    parts = [
+        "# labwork6 benchmarks",
+        "",
+        f"Command: `{meta.get('command', '')}`  ",
+        f"Machine: {_machine_line(meta)}  ",
+        f"Date: {meta.get('date', '')}; duration {meta.get('duration_seconds', 0):.0f} s"
+        + ("; **--quick: sizes far too small for the numbers to mean anything**" if meta.get("quick") else ""),
+        "",
+        "Median over repetitions, min-max across them; ratios are medians of per-repetition ratios",
+        "of measurements taken alternately in the same process. See benchmarks/README.md.",
+        "",
+        "## Headline ratios",
+        "",
+        _markdown_table(headline_frame(summary)),
+        "",
+        "## All measurements",
+        "",
+        _markdown_table(display_frame(frame).assign(Note=frame["note"].fillna(""))),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _latex_table(frame: pd.DataFrame, caption: str, label: str, longtable: bool, column_format: str) -> str:
+    styler = frame.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    return styler.to_latex(
+        environment="longtable" if longtable else "table", hrules=True, caption=caption, label=label,
+        position=None if longtable else "htbp", position_float=None if longtable else "centering",
+        column_format=column_format,
+    )
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                   "%": r"\%", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _escape(text: str) -> str:
+    """Plain text for a LaTeX caption (``--`` stays two hyphens, not an en dash)."""
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text).replace("--", "-{}-")
+
+
+def latex(frame: pd.DataFrame, summary: dict, meta: dict, sections: dict | None = None) -> str:
+    """Booktabs tables to ``\\input`` in the report: the headline ratios, then one longtable
+    per section (``\\footnotesize``). Needs ``\\usepackage{booktabs,longtable}``."""
+    shown = display_frame(frame).drop(columns="Section")
+    quick = "--quick run: the sizes are far too small for the numbers to mean anything. " if meta.get("quick") else ""
+    parts = [
+        f"% Generated by benchmarks/run.py ({meta.get('date', '')}); do not edit. Needs booktabs and longtable.",
+        _latex_table(headline_frame(summary),
+                     _escape(f"Headline ratios of the benchmarks. {quick}{_machine_line(meta)}. "
+                             f"Command: {meta.get('command', '')}"),
+                     "tab:benchmark-ratios", longtable=False, column_format="llr"),
+        "\\begingroup\\footnotesize\\setlength{\\tabcolsep}{4pt}",
+    ]
+    for section in dict.fromkeys(frame["section"]):
+        rows = shown[(frame["section"] == section).to_numpy()]
+        description = (sections or {}).get(section, "")
+        caption = _escape(f"Benchmarks, section {section}{': ' + description if description else ''}. "
+                          "Median of n repetitions, min-max across them.")
+        parts.append(_latex_table(rows, caption, f"tab:benchmarks-{section}", longtable=True,
+                                  column_format="p{2.3cm}p{3.9cm}rlrrrr"))
+    parts.append("\\endgroup")
+    return "\n".join(parts)
