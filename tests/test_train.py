@@ -100,12 +100,21 @@ def test_binary_faces_run_has_one_sigmoid_output(tmp_path):
     assert [c for c in pd.read_csv(run_dir / "predictions.csv").columns if c.startswith("prob_")] == ["prob_face"]
 
 
+class PoisonWeights(keras.callbacks.Callback):
+    """Turns one kernel into NaN after the first batch, as a diverging run would."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 0:
+            layer = self.model.get_layer("predictions")
+            layer.kernel.assign(np.full(layer.kernel.shape, np.nan, "float32"))
+
+
 def test_nan_loss_marks_the_run_failed(tmp_path):
     with pytest.raises(TrainingFailed, match="NaN"):
-        train("vgg11", "digits", runs=tmp_path, learning_rate=1e12, optimizer="sgd", warmup_fraction=0.0, batch_size=8,
-              augment=False, **SMALL)
+        train("vgg11", "digits", runs=tmp_path, batch_size=8, epochs=2, callbacks=[PoisonWeights()], **SMALL)
     config = json.loads(next(tmp_path.rglob("config.json")).read_text())
     assert config["status"] == "failed" and "NaN" in config["error"]
+    assert config["epochs_run"] == 1  # stopped in the first epoch
 
 
 def test_mirrored_training_on_two_logical_cpu_devices(tmp_path):
