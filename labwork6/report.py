@@ -365,14 +365,16 @@ _COST_KEYS = ("train_seconds", "seconds_per_epoch", "epochs_run", "inference_lat
 def comparison_table(runs: Iterable[dict], baseline: Sequence[dict] | None = None) -> pd.DataFrame:
     """The models side by side, unrounded: one row per model (and the SVC baseline).
 
-    Columns: ``n`` (runs), ``parameters``, ``multiply_adds``, then ``<key>_mean`` and
+    Columns: ``n`` (runs), ``input_shape`` (what the model saw, ``H×W×C``; the SVC: the raw
+    images), ``parameters``, ``multiply_adds`` (per image at that input), then ``<key>_mean`` and
     ``<key>_std`` (sample std, NaN for one run) of ``train_seconds``,
     ``seconds_per_epoch``, ``epochs_run``, ``best_epoch``, ``inference_latency_ms``,
     ``inference_throughput``, ``accuracy``, ``precision``, ``recall``, ``f1`` (macro).
     """
     rows = {}
     for name, group in group_runs(runs).items():
-        row = {"model": name, "n": len(group), "parameters": group[0]["config"]["parameters"]["total"],
+        row = {"model": name, "n": len(group), "input_shape": _shape_text(group[0]["config"].get("input_shape", ())),
+               "parameters": group[0]["config"]["parameters"]["total"],
                "multiply_adds": group[0]["config"]["multiply_adds"]}
         timing = aggregate_runs([run["timing"] for run in group], _COST_KEYS)
         best = [run["metrics"].get("best_epoch") for run in group]
@@ -384,7 +386,8 @@ def comparison_table(runs: Iterable[dict], baseline: Sequence[dict] | None = Non
                 row[f"{key}_mean"], row[f"{key}_std"] = values["mean"], values["std"]
         rows[model_label(name)] = row
     if baseline:
-        row = {"model": "svc", "n": len(baseline), "parameters": math.nan, "multiply_adds": math.nan}
+        row = {"model": "svc", "n": len(baseline), "input_shape": _shape_text(baseline[0]["image_shape"]),
+               "parameters": math.nan, "multiply_adds": math.nan}
         fit = aggregate_runs([b["timing"] for b in baseline], ("train_seconds",))
         quality = aggregate_runs([b["metrics"] for b in baseline], SUMMARY_KEYS)
         for frame in (fit, quality):
@@ -419,6 +422,7 @@ def format_comparison(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         row = table.loc[label]
         is_model = row["model"] != "svc"
         cost[label] = {
+            ("Size", "Input"): row.get("input_shape") or "–",
             ("Size", "Parameters"): _thousands(row["parameters"]) if is_model else "–",
             ("Size", "Mult-adds (M)"): _fixed(row["multiply_adds"] / 1e6, 1) if is_model else "–",
             ("Training", "Epochs"): _cell(table, label, "epochs_run", decimals=1, integer=True),
@@ -565,8 +569,9 @@ _LAYER_TYPES = {"Conv2D": "conv", "MaxPooling2D": "max pool", "Flatten": "flatte
 
 
 def architecture_table(model) -> pd.DataFrame:
-    """The layers of a built VGG with the slides' quantities, one row per weight or pooling
-    layer (dropout, which has no parameters and keeps the shape, is left out).
+    """The layers of a built VGG with the slides' quantities, one row per weight, batch
+    normalisation or pooling layer (dropout and activation layers, which have no parameters
+    and keep the shape, are left out).
 
     Columns: ``Layer``, ``Type``, ``Input`` (H×W×D), ``F``, ``S``, ``P``, ``K``,
     ``Output`` from ``((H - F + 2P)/S + 1) × ((W - F + 2P)/S + 1) × K``, ``K(F·F·D+1)``
@@ -578,7 +583,8 @@ def architecture_table(model) -> pd.DataFrame:
     table = layer_table(model).set_index("name")
     rows = []
     for layer in model.layers:
-        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
+        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout, keras.layers.ReLU,
+                              keras.layers.Activation)):
             continue
         info = table.loc[layer.name]
         kind = type(layer).__name__
@@ -607,13 +613,49 @@ def architecture_table(model) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("Layer")
 
 
-def model_for_run(run: dict):
-    """The (untrained) network of a run, built as :func:`labwork6.train.train` built it."""
+def model_for_run(run: dict, input_shape=None):
+    """The (untrained) network of a run, built as :func:`labwork6.train.train` built it
+    (at ``input_shape`` instead of the run's when given)."""
     config = run["config"]
     binary = int(config["num_classes"]) == 2
-    return get_model(config["model"], input_shape=tuple(int(d) for d in config["input_shape"]),
+    input_shape = config["input_shape"] if input_shape is None else input_shape
+    return get_model(config["model"], input_shape=tuple(int(d) for d in input_shape),
                      num_classes=int(config["num_classes"]), width=config.get("width", 1.0),
                      classifier_activation="sigmoid" if binary else "softmax", **(config.get("model_options") or {}))
+
+
+def vgg_facts(model) -> dict:
+    """What the prose says about a built VGG: ``batch_norm`` (bool), ``bn_momentum``,
+    ``bn_parameters`` (all batch-normalisation weights, moving statistics included),
+    ``head_units`` and ``dropout_rate`` of ``fc1``, ``flatten_length`` (the input of
+    ``fc1``), ``dense_share`` (share of the parameters in the dense layers) and
+    ``last_map`` (``H×W`` after the last pooling) and ``downsampling`` (input side / that side)."""
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dropouts = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    last = pools[-1].output.shape if pools else (None, None, None)
+    return {
+        "batch_norm": bool(norms), "bn_momentum": float(norms[0].momentum) if norms else None,
+        "bn_parameters": int(sum(layer.count_params() for layer in norms)),
+        "head_units": int(dense[0].units) if len(dense) > 1 else None,
+        "dropout_rate": float(dropouts[0].rate) if dropouts else 0.0,
+        "flatten_length": int(dense[0].input.shape[-1]) if dense else None,
+        "dense_share": sum(layer.count_params() for layer in dense) / max(model.count_params(), 1),
+        "last_map": f"{last[1]}×{last[2]}",
+        "downsampling": int(model.inputs[0].shape[1] // last[1]) if last[1] else None,
+    }
+
+
+def resnet_facts(model) -> dict:
+    """What the prose says about a built ResNet: ``last_map`` (``H×W`` of the last stage)
+    and ``downsampling`` (input side / last stage side)."""
+    blocks = [layer for layer in model.layers if re.fullmatch(r"conv\d+_block\d+_out", layer.name)]
+    last = blocks[-1].output.shape if blocks else model.get_layer("conv1_relu").output.shape
+    side = model.inputs[0].shape[1]
+    return {"last_map": f"{last[1]}×{last[2]}", "downsampling": int(side // last[1]) if last[1] else None}
 
 
 def resnet_stages_table(model) -> pd.DataFrame:
@@ -801,6 +843,8 @@ def _role_macros(macros: _Macros, prefix: str, name: str | None, table: pd.DataF
                                  ("inference_latency_ms", "Latency", 2), ("inference_throughput", "Throughput", 0)):
         macros.add(f"{prefix}{title}", _cell(table, label, key, decimals=decimals) if has else "n/a")
     macros.add(f"{prefix}Width", config.get("width", "n/a"))
+    macros.add(f"{prefix}InputShape", _shape_text(config["input_shape"]) if config.get("input_shape") else "n/a")
+    macros.add(f"{prefix}MinImageSize", config.get("min_image_size") or "n/a")
     macros.add(f"{prefix}Head", (config.get("model_options") or {}).get("head", "–"))
     macros.add(f"{prefix}Optimizer", OPTIMIZER_LABELS.get(config.get("optimizer"), config.get("optimizer", "n/a")))
     macros.add(f"{prefix}LearningRate", config.get("learning_rate", "n/a"))
@@ -824,7 +868,8 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
                    roles: dict, figures_dir: Path, extra: dict) -> Path:
     macros = _Macros()
     groups = group_runs(runs)
-    first = runs[0]["config"]
+    # the data facts (input shape, augmentation, ...) are those of the VGG's runs, the report's subject
+    first = groups[roles["vgg"]][0]["config"] if roles["vgg"] else runs[0]["config"]
     macros.add("ReportProfile", profile)
     macros.flag("SmokeProfile", profile == "smoke")
     macros.add("ReportDataset", first["dataset"])
@@ -852,7 +897,13 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
                else "all images")
     normalization = extra["normalization"]
     macros.add("RawShape", _shape_text(normalization.get("input_shape") or extra.get("raw_shape") or ()))
-    macros.add("InputShape", _shape_text(first.get("input_shape", ())))
+    macros.add("InputShape", _shape_text(first.get("input_shape", ())))  # the VGG's, the same as VggInputShape
+    raw_side = (normalization.get("input_shape") or extra.get("raw_shape") or (None,))[0]
+    for prefix, name in (("Vgg", roles["vgg"]), ("Res", roles["resnet"])):
+        shape = groups[name][0]["config"].get("input_shape") if name else None
+        macros.flag(f"{prefix}Upscaled", bool(shape and raw_side and int(shape[0]) > int(raw_side)))
+    shapes = {tuple(groups[name][0]["config"].get("input_shape") or ()) for name in roles.values() if name}
+    macros.flag("SameInputShape", len(shapes) <= 1)
     scale = normalization.get("scale")
     macros.add("PixelMax", _fixed(1 / scale, 0) if scale else "255")
     macros.add("StandardizerImages", _thousands(normalization.get("num_images")))
@@ -945,6 +996,30 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
     macros.add("RefInputShape", _shape_text(REFERENCE_INPUT_SHAPE))
     macros.add("RefClasses", _thousands(REFERENCE_CLASSES))
     macros.add("VggPaperHeadUnits", _thousands(VGG_HEADS["paper"]))
+    vgg = extra.get("vgg") or {}
+    vgg_config = groups[roles["vgg"]][0]["config"] if roles["vgg"] else {}
+    macros.flag("VggBatchNorm", bool(vgg.get("batch_norm")))
+    macros.flag("VggPaperHead", (vgg_config.get("model_options") or {}).get("head", "paper") == "paper")
+    macros.add("VggBnMomentum", vgg.get("bn_momentum") if vgg.get("bn_momentum") is not None else "n/a")
+    macros.add("VggBnParameters", _thousands(vgg.get("bn_parameters")))
+    macros.add("VggHeadUnits", _thousands(vgg.get("head_units")))
+    macros.add("VggDropout", vgg.get("dropout_rate", "n/a"))
+    macros.add("VggFlattenLength", _thousands(vgg.get("flatten_length")))
+    macros.add("VggDenseShare", _fixed(100 * vgg["dense_share"], 0) if vgg else "n/a")
+    macros.add("VggLastMap", vgg.get("last_map", "n/a"))
+    resnet = extra.get("resnet") or {}
+    macros.add("ResLastMap", resnet.get("last_map", "n/a"))
+    macros.add("ResDownsampling", resnet.get("downsampling") or "n/a")
+    # the maps the smallest allowed input leaves in the last stage (min_image_size / downsampling)
+    for prefix, facts, name in (("Vgg", vgg, roles["vgg"]), ("Res", resnet, roles["resnet"])):
+        minimum = groups[name][0]["config"].get("min_image_size") if name else None
+        side = int(minimum) // facts["downsampling"] if minimum and facts.get("downsampling") else None
+        macros.add(f"{prefix}MinMap", f"{side}×{side}" if side else "n/a")
+    at_vgg_input = resnet.get("multiply_adds_at_vgg_input")
+    macros.flag("ResCostAtVggInput", at_vgg_input is not None)
+    macros.add("ResMultiplyAddsAtVggInputM", _fixed(at_vgg_input / 1e6, 1) if at_vgg_input else "n/a")
+    vgg_adds = vgg_config.get("multiply_adds")
+    macros.add("ResAtVggInputRatio", _fixed(at_vgg_input / vgg_adds, 1) if at_vgg_input and vgg_adds else "n/a")
     macros.add("VggCompactHeadUnits", _thousands(VGG_HEADS["compact"]))
     vgg_ref, res_ref = reference_counts("vgg19"), reference_counts("resnet50")
     macros.add("RefVggParameters", _thousands(vgg_ref["parameters"]["trainable"]))
@@ -1037,7 +1112,8 @@ def write_report_inputs(runs_root="runs", profile: str = "default", out_dir="rep
     if roles["vgg"]:
         model = model_for_run(groups[roles["vgg"]][0])
         architecture = architecture_table(model)
-        _write_table(architecture, out_dir, "architecture", written, longtable=len(architecture) > 40,
+        # VGG19-BN has 42 rows, which fit one page in the report's float
+        _write_table(architecture, out_dir, "architecture", written, longtable=len(architecture) > 50,
                      column_format="llrrrrrrrrrr")
         extra["vgg_counts"] = layer_counts(layer_table(model))
         conv_rows = layer_table(model)
@@ -1049,10 +1125,20 @@ def write_report_inputs(runs_root="runs", profile: str = "default", out_dir="rep
         extra["vgg_kernel"] = f"{int(conv_rows['F'].iloc[0])}×{int(conv_rows['F'].iloc[0])}"
         pool = next(layer for layer in model.layers if type(layer).__name__ == "MaxPooling2D")
         extra["vgg_pool"] = (f"{pool.pool_size[0]}×{pool.pool_size[1]}", pool.strides[0])
+        extra["vgg"] = vgg_facts(model)
         del model
     if roles["resnet"]:
-        model = model_for_run(groups[roles["resnet"]][0])
+        resnet_run = groups[roles["resnet"]][0]
+        model = model_for_run(resnet_run)
         _write_table(resnet_stages_table(model), out_dir, "resnet_stages", written)
+        extra["resnet"] = resnet_facts(model)
+        if roles["vgg"]:
+            vgg_shape = groups[roles["vgg"]][0]["config"]["input_shape"]
+            if list(vgg_shape) != list(resnet_run["config"]["input_shape"]):
+                # what the ResNet would cost at the VGG's input: why it runs on smaller images
+                at_vgg_input = model_for_run(resnet_run, input_shape=vgg_shape)
+                extra["resnet"]["multiply_adds_at_vgg_input"] = int(layer_table(at_vgg_input).iloc[-1]["multiply_adds"])
+                del at_vgg_input
     else:  # the prose still describes ResNet19; its layer counts do not depend on the width
         model = get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, width=0.125)
     extra["res_counts"] = layer_counts(layer_table(model))
@@ -1062,7 +1148,9 @@ def write_report_inputs(runs_root="runs", profile: str = "default", out_dir="rep
     _write_table(recipe, out_dir, "recipe", written, column_format="l" * (recipe.shape[1] + 1))
     class_counts = svc[0]["counts"] if svc else None
     _write_table(data_table(runs, class_counts), out_dir, "data", written)
-    normalization = Path(runs[0]["run_dir"]) / "normalization.json"
+    # the data facts of the prose (raw shape, standardization) are those of the VGG's runs
+    data_run = groups[roles["vgg"]][0] if roles["vgg"] else runs[0]
+    normalization = Path(data_run["run_dir"]) / "normalization.json"
     if normalization.exists():
         extra["normalization"] = json.loads(normalization.read_text())
     if svc:

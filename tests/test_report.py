@@ -29,6 +29,8 @@ KNOWN = {
     "vgg19": {0: (0.90, 0.91, 0.89, 0.895, 100.0, 3), 1: (0.80, 0.81, 0.79, 0.795, 120.0, 2)},
     "resnet19": {0: (0.95, 0.96, 0.94, 0.945, 300.0, 3), 1: (0.85, 0.86, 0.84, 0.845, 340.0, 1)},
 }
+#: Each family's input as labwork6.train chooses it for 8x8 digits (min_image_size: VGG 32, ResNet 16).
+INPUT_SHAPES = {"vgg19": (32, 32, 1), "resnet19": (16, 16, 1)}
 #: What reference_counts returns in the tests (building VGG19 at 224x224 takes seconds).
 FAKE_REFERENCE = {
     "vgg19": {"parameters": {"trainable": 143_667_240, "non_trainable": 0, "total": 143_667_240},
@@ -51,15 +53,16 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
     accuracy, precision, recall, f1, seconds, best = KNOWN[model][seed]
     run_dir = root / PROFILE / f"digits-{model}-seed{seed}"
     run_dir.mkdir(parents=True)
-    network = get_model(model, input_shape=(32, 32, 1), num_classes=10, width=WIDTH,
+    input_shape = INPUT_SHAPES[model]
+    network = get_model(model, input_shape=input_shape, num_classes=10, width=WIDTH,
                         **({"head": "compact"} if model.startswith("vgg") else {}))
     config = {
         "model": model, "dataset": "digits", "profile": PROFILE, "seed": seed, "optimizer": "adamw",
         "learning_rate": 0.001, "weight_decay": 0.0001, "warmup_fraction": 0.05, "label_smoothing": 0.1,
-        "batch_size": 32, "epochs": 3, "image_size": 32,
+        "batch_size": 32, "epochs": 3, "image_size": None, "min_image_size": input_shape[0],
         "model_options": {"head": "compact"} if model.startswith("vgg") else {}, "width": WIDTH,
         "precision": "float32", "subsample": SUBSAMPLE, "channels": None, "augment": True, "status": "completed",
-        "resolved_precision": "float32", "input_shape": [32, 32, 1], "num_classes": 10,
+        "resolved_precision": "float32", "input_shape": list(input_shape), "num_classes": 10,
         "class_names": CLASS_NAMES, "counts": {"train": 60, "val": 60, "test": 60},
         "parameters": count_parameters(network),
         "multiply_adds": int(layer_table(network).iloc[-1]["multiply_adds"]),
@@ -76,7 +79,7 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
     timing = {"train_seconds": seconds, "epochs_run": 3, "seconds_per_epoch": seconds / 3,
               "inference_latency_ms": 2.0 + seed, "inference_throughput": 1000.0 * (seed + 1)}
     (run_dir / "timing.json").write_text(json.dumps(timing))
-    pd.DataFrame({"epoch": [0, 1, 2], "loss": [2.0, 1.0, 0.5], "accuracy": [0.3, 0.6, 0.8],
+    pd.DataFrame({"epoch": [1, 2, 3], "loss": [2.0, 1.0, 0.5], "accuracy": [0.3, 0.6, 0.8],
                   "val_loss": [2.1, 1.2, 0.7], "val_accuracy": [0.25, 0.55, accuracy],
                   "learning_rate": [1e-3, 5e-4, 1e-5]}).to_csv(run_dir / "history.csv", index=False)
     # The test labels of the real split, so that the SVC baseline is checked on the same images.
@@ -87,7 +90,7 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
                           columns=pd.Index(CLASS_NAMES, name="predicted"))
     matrix.to_csv(run_dir / "confusion_matrix.csv")
     (run_dir / "normalization.json").write_text(json.dumps(
-        {"format": "labwork6.Standardizer", "input_shape": [8, 8, 1], "output_shape": [32, 32, 1],
+        {"format": "labwork6.Standardizer", "input_shape": [8, 8, 1], "output_shape": list(input_shape),
          "scale": 1 / 255, "mean": [0.3], "std": [0.32], "num_images": 60}))
     return run_dir
 
@@ -204,6 +207,41 @@ def test_numbers_macros(generated):
     assert macros["RefVggParameters"] == "143,667,240" and macros["RefResMultiplyAddsG"] == "4.09"
     assert macros["BlowupWeights"] == "12,288,000"
     assert "\\SmokeProfiletrue" in (root / "report" / "generated" / "numbers.tex").read_text()
+
+
+def test_input_shapes_and_model_facts(generated):
+    root, _ = generated
+    out = root / "report" / "generated"
+    macros = _macros(out / "numbers.tex")
+    numbers = (out / "numbers.tex").read_text()
+    assert macros["VggInputShape"] == macros["InputShape"] == "32$\\times$32$\\times$1"
+    assert macros["ResInputShape"] == "16$\\times$16$\\times$1"
+    assert macros["VggMinImageSize"] == "32" and macros["ResMinImageSize"] == "16"
+    assert macros["VggMinMap"] == "1$\\times$1" and macros["ResMinMap"] == "4$\\times$4"
+    assert macros["ResDownsampling"] == "4"
+    for flag in ("SameInputShapefalse", "ResCostAtVggInputtrue", "VggBatchNormfalse", "VggPaperHeadfalse",
+                 "VggUpscaledtrue", "ResUpscaledtrue"):
+        assert f"\\{flag}" in numbers, flag
+    # ResNet19 at the VGG's 32x32 input costs four times its 16x16 cost (no stem pooling)
+    config = json.loads((root / "runs" / PROFILE / "digits-resnet19-seed0" / "config.json").read_text())
+    at_32 = get_model("resnet19", input_shape=(32, 32, 1), num_classes=10, width=WIDTH)
+    assert macros["ResMultiplyAddsAtVggInputM"] == f"{layer_table(at_32).iloc[-1]['multiply_adds'] / 1e6:.1f}"
+    assert config["multiply_adds"] < layer_table(at_32).iloc[-1]["multiply_adds"]
+    cost = pd.read_csv(out / "comparison.csv", index_col=0)
+    assert cost.at["VGG19", "input_shape"] == "32×32×1" and cost.at["ResNet19", "input_shape"] == "16×16×1"
+    assert cost.at[report.SVC_LABEL, "input_shape"] == "8×8×1"
+    assert "16$\\times$16$\\times$1" in _tex_row(out / "comparison_cost.tex", "ResNet19")
+
+
+def test_vgg_and_resnet_facts():
+    vgg = report.vgg_facts(get_model("vgg19_bn", input_shape=(32, 32, 1), num_classes=10, width=WIDTH))
+    assert vgg["batch_norm"] and vgg["bn_momentum"] == pytest.approx(0.9)
+    assert vgg["bn_parameters"] == 4 * (2 * 8 + 2 * 16 + 4 * 32 + 4 * 64 + 4 * 64)  # gamma, beta, mean, variance
+    assert vgg["head_units"] == 512 and vgg["flatten_length"] == 64 and vgg["dropout_rate"] == 0.5
+    assert vgg["last_map"] == "1×1" and vgg["downsampling"] == 32 and 0 < vgg["dense_share"] < 1
+    assert not report.vgg_facts(get_model("vgg19", input_shape=(32, 32, 1), num_classes=10, width=WIDTH))["batch_norm"]
+    resnet = report.resnet_facts(get_model("resnet19", input_shape=(16, 16, 1), num_classes=10, width=WIDTH))
+    assert resnet == {"last_map": "4×4", "downsampling": 4}
 
 
 def test_architecture_and_slide_tables(generated):
