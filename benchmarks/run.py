@@ -115,7 +115,7 @@ QUICK_PLAN = {
                 "settings": ((1, 1),), "width": 0.125},
 }
 
-VGG_DIFFERENCES = ("same layers and parameter count; ours: he_normal convolutions, float32 predictions layer; "
+VGG_DIFFERENCES = ("same layers; ours: he_normal convolutions, float32 predictions layer; "
                    "keras: glorot_uniform, predictions in the policy dtype; no dropout in either")
 RESNET50_DIFFERENCES = ("keras: convolutions with bias, explicit ZeroPadding + valid, BN momentum 0.99 epsilon "
                         "1.001e-5; ours: bias-free convolutions (torchvision count), 'same' padding, BN momentum "
