@@ -208,7 +208,7 @@ def load_runs(runs_root="runs", profile: str = "default", dataset: str | None = 
     if not folders:
         raise FileNotFoundError(
             f"No completed runs under '{(root / profile).resolve()}'. Train them first: "
-            f"`python -m labwork6 train --model vgg19 --profile {profile}` (and --model resnet19), "
+            f"`python -m labwork6 train --model vgg19_bn --profile {profile}` (and --model resnet19), "
             f"`make notebooks PROFILE={profile}`, or `make all PROFILE={profile}`."
         )
     runs = []
@@ -250,14 +250,19 @@ def group_runs(runs: Iterable[dict]) -> dict[str, list[dict]]:
 def primary_models(runs: Iterable[dict]) -> dict[str, str | None]:
     """The two models the report compares: ``{"vgg": ..., "resnet": ...}``.
 
-    VGG19 and ResNet19 when they have runs, else the first model of each family (None
-    when a family has no run).
+    Of each family, the runs' profile's model (``vgg19_bn``, ``resnet19``) when it has
+    runs, else VGG19 or ResNet19, else the first model (None when a family has no run).
     """
+    runs = list(runs)
     names = list(group_runs(runs))
+    profile = runs[0]["config"].get("profile") if runs else None
+    profile_models = get_profile(profile)["models"] if profile in _profile_names() else ()
     chosen = {}
-    for family, preferred in (("vgg", "vgg19"), ("resnet", "resnet19")):
+    for family, fallback in (("vgg", "vgg19"), ("resnet", "resnet19")):
         candidates = [name for name in names if model_family(name) == family]
-        chosen[family] = preferred if preferred in candidates else (candidates[0] if candidates else None)
+        preferred = [name for name in profile_models if model_family(name) == family] + [fallback]
+        chosen[family] = next((name for name in preferred if name in candidates),
+                              candidates[0] if candidates else None)
     return chosen
 
 
