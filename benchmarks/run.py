@@ -66,7 +66,7 @@ SECTIONS = {
     "vgg": "our VGG19 vs keras.applications.VGG19, same configuration, every precision",
     "resnet50": "our ResNet50 vs keras.applications.ResNet50, same input and classes, every precision",
     "resnet19": "our ResNet19 (no keras counterpart), float32 vs mixed precision",
-    "pipeline": "the default profile's VGG19 training from make_pipeline vs an in-memory batch",
+    "pipeline": "the default profile's VGG training from make_pipeline vs an in-memory batch",
     "size": "training cost at input sizes 32, 64, 128, 224",
     "batch": "training throughput against batch size",
     "inference": "latency at batch 1 and throughput at a large batch",
@@ -89,13 +89,16 @@ FULL_PLAN = {
     # models to see its ImageNet stem at work (it costs ~1.5 minutes more, mostly tracing).
     "size": {"models": ("vgg19", "resnet19"), "sizes": (32, 64, 128, 224), "skip": (("resnet19", 224),),
              "batch_size": 8, "repetitions": 2, "steps": 1, "warmup_steps": 1, "precision": "float32"},
-    "batch": {"batches": {"vgg19": (16, 32, 64, 128), "resnet19": (16, 32, 64)},
-              "images_per_repetition": {"vgg19": 128, "resnet19": 64}, "repetitions": 2, "warmup_steps": 1,
+    # The default profile's models; batch sizes and images per repetition by family.
+    "batch": {"models": None, "batches": {"vgg": (16, 32, 64, 128), "resnet": (16, 32, 64)},
+              "images_per_repetition": {"vgg": 128, "resnet": 64}, "repetitions": 2, "warmup_steps": 1,
               "precision": "float32"},
     "inference": {"models": ("vgg19", "resnet19", "resnet50"), "large_batch": 128, "latency_calls": 20,
                   "repetitions": 3, "min_seconds": 0.5},
-    "memory": {"models": ("vgg19", "resnet19"), "warmup_steps": 1, "repetitions": 1, "steps": 2},
-    "threads": {"model": "vgg19", "repetitions": 3, "steps": 3, "warmup_steps": 2},
+    # The pipeline, memory and threads sections use the default profile's models (None).
+    "pipeline_model": None,
+    "memory": {"models": None, "warmup_steps": 1, "repetitions": 1, "steps": 2},
+    "threads": {"model": None, "repetitions": 3, "steps": 3, "warmup_steps": 2},
 }
 QUICK_PLAN = {
     "matmul": {"size": 256, "gpu_size": 256, "repetitions": 2, "min_seconds": 0.0},
@@ -105,13 +108,14 @@ QUICK_PLAN = {
     "pipeline": {"repetitions": 2, "steps": 1, "warmup_steps": 1, "batch_size": 4},
     "size": {"models": ("vgg19", "resnet19"), "sizes": (32,), "skip": (("resnet19", 32),), "batch_size": 2,
              "repetitions": 1, "steps": 1, "warmup_steps": 1, "precision": "float32"},
-    "batch": {"batches": {"vgg19": (2, 4)}, "images_per_repetition": {"vgg19": 4}, "repetitions": 2,
-              "warmup_steps": 1, "precision": "float32"},
+    "batch": {"models": ("vgg19",), "batches": {"vgg": (2, 4)}, "images_per_repetition": {"vgg": 4},
+              "repetitions": 2, "warmup_steps": 1, "precision": "float32"},
     "inference": {"models": ("vgg19",), "large_batch": 4, "latency_calls": 3, "repetitions": 2,
                   "min_seconds": 0.0, "precisions": ("float32",)},
-    "memory": {"models": ("vgg19",), "warmup_steps": 1, "repetitions": 1, "steps": 1, "batch_size": 2,
+    "pipeline_model": None,
+    "memory": {"models": None, "warmup_steps": 1, "repetitions": 1, "steps": 1, "batch_size": 2,
                "precisions": ("float32",), "width": 0.125},
-    "threads": {"model": "vgg19", "repetitions": 1, "steps": 1, "warmup_steps": 1, "batch_size": 2,
+    "threads": {"model": None, "repetitions": 1, "steps": 1, "warmup_steps": 1, "batch_size": 2,
                 "settings": ((1, 1),), "width": 0.125},
 }
 
@@ -258,6 +262,13 @@ def section_resnet19(ctx: Context) -> None:
     _precision_ratios(ctx, "resnet19", "resnet19", speeds, flops, precisions)
 
 
+def profile_models() -> tuple[str, ...]:
+    """The models the default profile trains (its VGG first)."""
+    from labwork6.profiles import get_profile
+
+    return tuple(get_profile("default")["models"])
+
+
 @cache
 def training_setup(model: str) -> dict:
     """The default profile's training configuration of ``model``: recipe, resolved precision,
@@ -286,14 +297,15 @@ def section_pipeline(ctx: Context) -> None:
     training does (once per epoch)."""
     from labwork6.preprocessing import augmentation_for, make_pipeline
 
-    plan, setup = ctx.plan["pipeline"], training_setup("vgg19")
+    model = ctx.plan.get("pipeline_model") or profile_models()[0]
+    plan, setup = ctx.plan["pipeline"], training_setup(model)
     batch_size = plan.get("batch_size", setup["batch_size"])
     precision, data, standardizer = setup["resolved_precision"], setup["data"], setup["standardizer"]
     images = standardizer.transform(data.train.images)
     targets = keras.utils.to_categorical(data.train.labels, data.num_classes).astype("float32")
     shape = tuple(images.shape[1:])
     keras.utils.set_random_seed(0)
-    trainer = Trainer(lambda: get_model("vgg19", input_shape=shape, num_classes=data.num_classes,
+    trainer = Trainer(lambda: get_model(model, input_shape=shape, num_classes=data.num_classes,
                                         **setup["model_options"]), precision)
     flops = training_flops(trainer.model)
 
@@ -312,13 +324,13 @@ def section_pipeline(ctx: Context) -> None:
     description = (f"{data.name} train split ({len(images)} images), {setting(precision, batch_size, shape)}, "
                    f"model options {setup['model_options']}")
     for label, values in speeds.items():
-        ctx.results.add("pipeline", "vgg19", label, values, "images/s", flops_per_image=flops,
+        ctx.results.add("pipeline", model, label, values, "images/s", flops_per_image=flops,
                         peak_gflops=ctx.peak(precision), note=description)
     baseline = speeds["in-memory batch"]
     for label, key in (("keras arrays (fit on numpy)", None), ("make_pipeline", "pipeline_overhead"),
                        ("make_pipeline + augmentation", "pipeline_overhead_with_augmentation")):
         overheads = [ratio - 1.0 for ratio in paired_ratio(baseline, speeds[label])]
-        ctx.results.add("pipeline", "vgg19", f"overhead of {label} over in-memory", overheads, "fraction",
+        ctx.results.add("pipeline", model, f"overhead of {label} over in-memory", overheads, "fraction",
                         note="extra time per step: in-memory images/s / this images/s - 1")
         if key:
             ctx.results.headline(key, None, statistics.median(overheads))
@@ -349,16 +361,20 @@ def section_size(ctx: Context) -> None:
 
 
 def section_batch(ctx: Context) -> None:
+    from labwork6.models import model_family
+
     plan, shape = ctx.plan["batch"], COMPARISON["input_shape"]
     precision = plan["precision"]
-    for model, batches in plan["batches"].items():
+    for model in plan["models"] or profile_models():
+        family = model_family(model)
+        batches = plan["batches"][family]
         keras.utils.set_random_seed(0)
         trainer = Trainer(lambda model=model: get_model(model, **COMPARISON), precision)
         flops = training_flops(trainer.model)
         cases = {}
         for batch_size in batches:
             images, targets = synthetic_batch(batch_size, shape, COMPARISON["num_classes"])
-            steps = max(1, plan["images_per_repetition"][model] // batch_size)
+            steps = max(1, plan["images_per_repetition"][family] // batch_size)
             cases[f"{model} batch {batch_size}"] = Case(trainer, in_memory_dataset(images, targets), batch_size,
                                                         steps)
         speeds = alternate(cases, plan["repetitions"], plan["warmup_steps"], ctx.echo)
@@ -404,7 +420,7 @@ def _worker_spec(model: str, setup: dict, plan: dict, precision: str, **extra) -
 
 def section_memory(ctx: Context) -> None:
     plan = ctx.plan["memory"]
-    for model in plan["models"]:
+    for model in plan["models"] or profile_models():
         setup = training_setup(model)
         precisions = plan.get("precisions") or sorted({"float32", setup["resolved_precision"]})
         for precision in precisions:
@@ -420,7 +436,8 @@ def section_memory(ctx: Context) -> None:
 
 
 def section_threads(ctx: Context) -> None:
-    plan, model = ctx.plan["threads"], ctx.plan["threads"]["model"]
+    plan = ctx.plan["threads"]
+    model = plan["model"] or profile_models()[0]
     setup = training_setup(model)
     cores = available_cores()
     # TensorFlow's default is about (cores, cores); one op at a time on all cores, and a
