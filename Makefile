@@ -50,8 +50,8 @@ seeds: install  ## train VGG19 and ResNet19 on SEEDS (default 0 1 2) for mean +-
 	for seed in $(SEEDS); do for model in vgg19_bn resnet19; do \
 	  $(PY) -m labwork6 train --model $$model --profile $(PROFILE) --seed $$seed || exit 1; done; done
 
-bench: install  ## performance benchmarks (benchmarks/results/)
-	$(PY) benchmarks/run.py
+bench: install  ## performance benchmarks (benchmarks/results/; ~15 min on 2 quiet cores; BENCH_ARGS="--only vgg")
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 lab: install  ## open JupyterLab with the package importable
 	$(VENV)/bin/jupyter lab notebooks
