@@ -961,6 +961,9 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
         macros.add("LessAccurate", res_label if difference > 0 else vgg_label if difference < 0 else "neither")
         slow = table.at[res_label, "seconds_per_epoch_mean"] / table.at[vgg_label, "seconds_per_epoch_mean"]
         macros.add("EpochTimeRatio", _fixed(slow, 1))
+        # the slower model first, so the ratio reads as "times as long" (never "0.8 times as long")
+        macros.add("EpochTimeVerdict", f"{res_label} took {slow:.1f} times as long as {vgg_label}" if slow >= 1
+                   else f"{vgg_label} took {1 / slow:.1f} times as long as {res_label}")
         macros.add("ParameterRatio", _fixed(table.at[vgg_label, "parameters"] / table.at[res_label, "parameters"], 1))
         macros.add("MultiplyAddRatio",
                    _fixed(table.at[res_label, "multiply_adds"] / table.at[vgg_label, "multiply_adds"], 1))
@@ -970,12 +973,12 @@ def _write_numbers(out_dir: Path, profile: str, runs: list[dict], table: pd.Data
         macros.add("ResComputeWord", "more" if more else "less")
     else:
         for name in ("AccuracyGap", "AccuracyVerdict", "MoreAccurate", "LessAccurate", "EpochTimeRatio",
-                     "ParameterRatio", "MultiplyAddRatio", "ResParameterWord", "ResComputeWord"):
+                     "EpochTimeVerdict", "ParameterRatio", "MultiplyAddRatio", "ResParameterWord", "ResComputeWord"):
             macros.add(name, "n/a")
     for prefix, label in (("Vgg", vgg_label), ("Res", res_label)):
         if label and baseline:
-            beats = table.at[label, "accuracy_mean"] > table.at[SVC_LABEL, "accuracy_mean"]
-            macros.add(f"{prefix}VersusBaseline", "beats" if beats else "does not beat")
+            gap = round(float(table.at[label, "accuracy_mean"] - table.at[SVC_LABEL, "accuracy_mean"]), 9)
+            macros.add(f"{prefix}VersusBaseline", "beats" if gap > 0 else "matches" if gap == 0 else "does not beat")
         else:
             macros.add(f"{prefix}VersusBaseline", "cannot be compared with")
 

@@ -206,6 +206,8 @@ def test_numbers_macros(generated):
     assert macros["VggArchWeightLayers"] == "19" and macros["ResArchWeightLayers"] == "19"
     assert macros["RefVggParameters"] == "143,667,240" and macros["RefResMultiplyAddsG"] == "4.09"
     assert macros["BlowupWeights"] == "12,288,000"
+    assert macros["EpochTimeVerdict"] == f"ResNet19 took {320 / 110:.1f} times as long as VGG19"  # s per epoch
+    assert macros["VggVersusBaseline"] in ("beats", "matches", "does not beat")
     assert "\\SmokeProfiletrue" in (root / "report" / "generated" / "numbers.tex").read_text()
 
 
