@@ -17,6 +17,7 @@ help:  ## list the targets
 
 all: install tex  ## main job: notebooks 01-05 in PROFILE (default: default), then report/Report.6.CNN.pdf
 	$(PY) -m labwork6 pipeline --profile $(PROFILE)
+	@echo "Report: report/Report.6.CNN.pdf; runs: runs/$(PROFILE)/; executed notebooks: build/notebooks/$(PROFILE)/"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +32,7 @@ install: $(VENV)/.installed  ## create .venv and install the package with its de
 tex:  ## install TeX (latexmk, pdflatex) with apt-get when it is missing
 	@bash .ci/install-tex
 
-test: install  ## run the tests
+test: install tex  ## run the tests (they include the smoke pipeline and its PDF)
 	$(PY) -m pytest
 
 lint: install  ## ruff on the package, tests and notebooks
