@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 
 from labwork6.data import load_dataset, read_image
 from labwork6.metrics import labels_from_probabilities
@@ -25,6 +26,22 @@ def load_trained(run_dir):
     model = keras.models.load_model(Path(run_dir) / "model.keras")
     standardizer = Standardizer.load(Path(run_dir) / "normalization.json")
     return model, standardizer, config
+
+
+def test_split_with_predictions(run_dir):
+    """The dataset a run was trained on (same split) and its ``predictions.csv``.
+
+    Raises ``ValueError`` when the test labels no longer match the predictions (the data
+    or its splitting changed since the run).
+    """
+    config = load_run(run_dir)["config"]
+    data = run_dataset(config)
+    predictions = pd.read_csv(Path(run_dir) / "predictions.csv")
+    if len(predictions) != len(data.test) or (predictions["label"].to_numpy() != data.test.labels).any():
+        raise ValueError(
+            f"The test split of {config['dataset']!r} (seed {config['seed']}) does not match "
+            f"{Path(run_dir) / 'predictions.csv'}: the data or its splitting changed since the run. Train it again.")
+    return data, predictions
 
 
 def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:

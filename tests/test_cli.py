@@ -1,6 +1,7 @@
 """The command line: help, one-line errors, and train -> evaluate -> predict on a smoke run."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import nbformat
 import pytest
 
 from labwork6.cli import main
+from labwork6.evaluate import test_split_with_predictions
 
 
 def run_cli(*args, env=None):
@@ -76,6 +78,14 @@ def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     assert main(["evaluate", "--run-dir", str(run_dir)]) == 0
     again = json.loads((run_dir / "evaluation" / "test" / "metrics.json").read_text())
     assert again["accuracy"] == pytest.approx(saved["accuracy"])
+
+    data, predictions = test_split_with_predictions(run_dir)
+    assert list(predictions["label"]) == list(data.test.labels)
+    tampered = tmp_path / "tampered"
+    shutil.copytree(run_dir, tampered)
+    predictions.assign(label=(predictions["label"] + 1) % 10).to_csv(tampered / "predictions.csv", index=False)
+    with pytest.raises(ValueError, match="does not match"):
+        test_split_with_predictions(tampered)
 
     export = tmp_path / "digits"
     assert main(["export-data", "--dataset", "digits", "--out", str(export)]) == 0
