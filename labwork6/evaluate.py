@@ -28,7 +28,7 @@ def load_trained(run_dir):
     return model, standardizer, config
 
 
-def test_split_with_predictions(run_dir):
+def load_test_split(run_dir):
     """The dataset a run was trained on (same split) and its ``predictions.csv``.
 
     Raises ``ValueError`` when the test labels no longer match the predictions (the data

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from labwork6.cli import main
-from labwork6.evaluate import test_split_with_predictions
+from labwork6.evaluate import load_test_split
 
 
 def run_cli(*args, env=None):
@@ -79,13 +79,13 @@ def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     again = json.loads((run_dir / "evaluation" / "test" / "metrics.json").read_text())
     assert again["accuracy"] == pytest.approx(saved["accuracy"])
 
-    data, predictions = test_split_with_predictions(run_dir)
+    data, predictions = load_test_split(run_dir)
     assert list(predictions["label"]) == list(data.test.labels)
     tampered = tmp_path / "tampered"
     shutil.copytree(run_dir, tampered)
     predictions.assign(label=(predictions["label"] + 1) % 10).to_csv(tampered / "predictions.csv", index=False)
     with pytest.raises(ValueError, match="does not match"):
-        test_split_with_predictions(tampered)
+        load_test_split(tampered)
 
     export = tmp_path / "digits"
     assert main(["export-data", "--dataset", "digits", "--out", str(export)]) == 0
