@@ -406,40 +406,24 @@ def _load_named(key: str, val_fraction: float, test_fraction: float, seed: int) 
         bunch = load_digits()
         # 16 grey levels (0..16) stretched to the canonical 0..255.
         images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-        whole = Split(images, bunch.target)
-        parts = _carve(whole, fractions, seed, DIGITS_CLASS_NAMES, "digits")
-        notes = [
-            "sklearn.datasets.load_digits: 8x8 grayscale, grey levels 0..16 scaled to 0..255",
-            _split_note(fractions, seed),
-        ]
-        return Dataset(
-            "digits",
-            class_names=DIGITS_CLASS_NAMES,
-            source="sklearn.datasets.load_digits",
-            seed=seed,
-            notes=notes,
-            **parts,
-        )
+        return _embedded("digits", Split(images, bunch.target), DIGITS_CLASS_NAMES, "sklearn.datasets.load_digits",
+                         "8x8 grayscale, grey levels 0..16 scaled to 0..255", fractions, seed)
     if key == "faces":
         from skimage.data import lfw_subset
 
         images = np.rint(np.clip(lfw_subset(), 0.0, 1.0) * 255.0).astype(np.uint8)[..., None]
         labels = np.r_[np.ones(100, np.int64), np.zeros(len(images) - 100, np.int64)]
-        parts = _carve(Split(images, labels), fractions, seed, FACES_CLASS_NAMES, "faces")
-        notes = [
-            "skimage.data.lfw_subset: 25x25 grayscale, first 100 faces (label 1), last 100 background "
-            "crops (label 0); [0, 1] floats scaled to 0..255",
-            _split_note(fractions, seed),
-        ]
-        return Dataset(
-            "faces",
-            class_names=FACES_CLASS_NAMES,
-            source="skimage.data.lfw_subset",
-            seed=seed,
-            notes=notes,
-            **parts,
-        )
+        return _embedded("faces", Split(images, labels), FACES_CLASS_NAMES, "skimage.data.lfw_subset",
+                         "25x25 grayscale, first 100 faces (label 1), last 100 background crops (label 0); "
+                         "[0, 1] floats scaled to 0..255", fractions, seed)
     return _load_keras(key, val_fraction, seed)
+
+
+def _embedded(name: str, whole: Split, class_names, source: str, note: str, fractions, seed: int) -> Dataset:
+    """A dataset shipped inside a package, split here."""
+    parts = _carve(whole, fractions, seed, class_names, name)
+    return Dataset(name, class_names=class_names, source=source, seed=seed,
+                   notes=[f"{source}: {note}", _split_note(fractions, seed)], **parts)
 
 
 def _split_note(fractions: dict[str, float], seed: int) -> str:
