@@ -207,6 +207,6 @@ def latex(frame: pd.DataFrame, summary: dict, meta: dict, sections: dict | None 
         caption = _escape(f"Benchmarks, section {section}{': ' + description if description else ''}. "
                           "Median of n repetitions, min-max across them.")
         parts.append(_latex_table(rows, caption, f"tab:benchmarks-{section}", longtable=True,
-                                  column_format="p{3.3cm}p{3.3cm}rlrrrr"))
+                                  column_format="p{3.9cm}p{2.9cm}rlrrrr"))
     parts.append("\\endgroup")
     return "\n".join(parts)
