@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -278,11 +279,10 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     resuming = bool(previous) and previous.get("status") == "running" and (run_dir / "backup").exists() \
         and _comparable(previous) == _comparable(config)
     if not resuming:
-        for name in (*RUN_FILES, "backup"):
+        # A fresh run: nothing of an earlier one (backup, re-evaluations) may outlive it.
+        for name in (*RUN_FILES, "backup", "evaluation"):
             path = run_dir / name
             if path.is_dir():
-                import shutil
-
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
