@@ -12,7 +12,8 @@ import pandas as pd
 from labwork6.data import load_dataset, read_image
 from labwork6.metrics import labels_from_probabilities
 from labwork6.preprocessing import Standardizer
-from labwork6.train import load_run, run_dataset, write_evaluation
+from labwork6.runs import load_run, write_evaluation
+from labwork6.train import run_dataset
 
 
 def load_trained(run_dir):

@@ -39,7 +39,7 @@ from labwork6.metrics import SUMMARY_KEYS, aggregate_runs, classification_metric
 from labwork6.models import count_parameters, get_model, layer_table, model_family
 from labwork6.profiles import get_profile
 from labwork6.profiles import runs_root as resolve_runs_root
-from labwork6.train import find_runs, load_run
+from labwork6.runs import find_runs, load_run
 
 REPORT_NAME = "Report.6.CNN.tex"
 TEX_INSTALL_HINT = (

@@ -10,7 +10,6 @@ been chosen on the validation split.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -27,14 +26,12 @@ import tensorflow as tf
 from labwork6 import __version__
 from labwork6.data import load_dataset
 from labwork6.metrics import (
-    classification_metrics,
-    classification_report_frame,
-    confusion_matrix_frame,
     labels_from_probabilities,
 )
 from labwork6.models import count_parameters, get_model, layer_table, model_family
 from labwork6.preprocessing import Standardizer, augmentation_for, make_pipeline
-from labwork6.profiles import get_profile, resolve_precision, runs_root
+from labwork6.profiles import get_profile, resolve_precision
+from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, write_evaluation, write_json
 
 #: AdamW with a short linear warm-up and a cosine decay to zero, label smoothing, small
 #: batches (many steps on small data): what trained both families from scratch here.
@@ -59,18 +56,10 @@ RECIPES: dict[str, dict] = {
 OPTIMIZERS = ("adamw", "adam", "sgd")
 MAX_CACHED_BYTES = 2 * 1024**3
 DISTRIBUTIONS = (None, "mirrored", "multiworker")
-RUN_FILES = ("config.json", "history.csv", "model.keras", "normalization.json", "predictions.csv",
-             "metrics.json", "confusion_matrix.csv", "classification_report.csv", "timing.json")
 
 
 class TrainingFailed(RuntimeError):
     """Training stopped without a usable model (e.g. the loss became NaN)."""
-
-
-def run_dir_for(model: str, dataset: str, seed: int, profile: str, root=None) -> Path:
-    """The run folder of a (model, dataset, seed) in a profile."""
-    dataset_label = Path(str(dataset).rstrip("/")).name or str(dataset)
-    return runs_root(root) / profile / f"{dataset_label}-{model}-seed{seed}"
 
 
 def resolve_config(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,
@@ -224,31 +213,10 @@ class NaNGuard(keras.callbacks.TerminateOnNaN):
             self.fired = True
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {value!r}")
-
-
-def _load_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _comparable(config: dict) -> dict:
     skip = {"status", "epochs_run", "versions", "hardware", "parameters", "multiply_adds", "class_names",
             "num_classes", "input_shape", "error", "resolved_precision", "steps_per_epoch", "counts"}
-    return {key: value for key, value in json.loads(json.dumps(config, default=_json_default)).items()
+    return {key: value for key, value in plain(config).items()
             if key not in skip}
 
 
@@ -270,7 +238,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     """
     config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
     run_dir = Path(run_dir) if run_dir else run_dir_for(model, config["dataset"], seed, config["profile"], runs)
-    previous = _load_json(run_dir / "config.json")
+    previous = load_json(run_dir / "config.json")
     if previous and previous.get("status") == "completed" and not overwrite:
         if _comparable(previous) == _comparable(config) and all((run_dir / f).exists() for f in RUN_FILES):
             print(f"[labwork6] {run_dir} is already trained with this configuration; reusing it "
@@ -337,7 +305,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         parameters=count_parameters(network), multiply_adds=int(layer_table(network).iloc[-1]["multiply_adds"]),
         **environment(),
     )
-    _write_json(run_dir / "config.json", config)
+    write_json(run_dir / "config.json", config)
 
     history_path = run_dir / "history.csv"
     best_so_far = None
@@ -370,7 +338,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     if nan_guard.fired or not (run_dir / "model.keras").exists():
         config.update(status="failed", error="the training loss became NaN (TerminateOnNaN); lower the "
                       "learning rate or use float32 precision")
-        _write_json(run_dir / "config.json", config)
+        write_json(run_dir / "config.json", config)
         raise TrainingFailed(f"Training of {model} failed: {config['error']}. Run folder: {run_dir}")
 
     # Model selection is over: load the best epoch and touch the test split once.
@@ -379,9 +347,9 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     probabilities = best.predict(pipeline(data.test, y_test, False), verbose=0)
     predictions = labels_from_probabilities(probabilities)
     write_evaluation(run_dir, y_test, predictions, probabilities, data.class_names, best_epoch=best_epoch)
-    _write_json(run_dir / "timing.json", timing(best, standardizer.transform(data.test.images[:256]), history))
+    write_json(run_dir / "timing.json", timing(best, standardizer.transform(data.test.images[:256]), history))
     config["status"] = "completed"
-    _write_json(run_dir / "config.json", config)
+    write_json(run_dir / "config.json", config)
     return run_dir
 
 
@@ -400,25 +368,6 @@ def model_image_size(config: dict, image_shape) -> int | None:
         return config["image_size"]
     minimum = config.get("min_image_size") or 1
     return minimum if min(image_shape[:2]) < minimum else None
-
-
-def write_evaluation(run_dir: Path, labels, predictions, probabilities, class_names, **extra) -> dict:
-    """Write ``predictions.csv``, ``metrics.json``, ``confusion_matrix.csv`` and
-    ``classification_report.csv`` to ``run_dir``; return the metrics."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    probabilities = np.asarray(probabilities, dtype="float64").reshape(len(labels), -1)
-    names = [class_names[-1]] if probabilities.shape[1] == 1 else list(class_names)
-    frame = pd.DataFrame({"index": np.arange(len(labels)), "label": labels, "prediction": predictions})
-    for column, name in enumerate(names):
-        frame[f"prob_{name}"] = probabilities[:, column]
-    frame.to_csv(run_dir / "predictions.csv", index=False)
-    metrics = classification_metrics(labels, predictions, class_names)
-    metrics.update(extra)
-    _write_json(run_dir / "metrics.json", metrics)
-    confusion_matrix_frame(labels, predictions, class_names).to_csv(run_dir / "confusion_matrix.csv")
-    classification_report_frame(labels, predictions, class_names).to_csv(run_dir / "classification_report.csv")
-    return metrics
 
 
 def timing(model: keras.Model, images: np.ndarray, history: pd.DataFrame, repeats: int = 20) -> dict:
@@ -446,29 +395,3 @@ def timing(model: keras.Model, images: np.ndarray, history: pd.DataFrame, repeat
         "inference_throughput": float(throughput),
         "throughput_batch_size": int(len(batch)),
     }
-
-
-def load_run(run_dir) -> dict:
-    """Read a run folder: config, metrics, timing (dicts) and history (DataFrame)."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
-        raise FileNotFoundError(f"No run folder at {run_dir} (config.json missing). Train one with "
-                                "`python -m labwork6 train --model NAME`.")
-    run = {"run_dir": run_dir, "config": _load_json(run_dir / "config.json")}
-    for name in ("metrics", "timing"):
-        run[name] = _load_json(run_dir / f"{name}.json")
-    history = run_dir / "history.csv"
-    run["history"] = pd.read_csv(history) if history.exists() else None
-    return run
-
-
-def find_runs(root=None, profile: str | None = None, completed: bool = True) -> list[Path]:
-    """Run folders under ``<root>/<profile>`` (all profiles when None), sorted."""
-    base = runs_root(root)
-    pattern = f"{profile}/*/config.json" if profile else "*/*/config.json"
-    found = []
-    for config_path in sorted(base.glob(pattern)):
-        config = _load_json(config_path) or {}
-        if not completed or config.get("status") == "completed":
-            found.append(config_path.parent)
-    return found

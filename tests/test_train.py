@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labwork6.train import RUN_FILES, TrainingFailed, find_runs, load_run, resolve_config, train
+from labwork6.runs import RUN_FILES, find_runs, load_run
+from labwork6.train import TrainingFailed, resolve_config, train
 
 SMALL = dict(profile="smoke", width=0.0625, subsample=30)
 
