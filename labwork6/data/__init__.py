@@ -1,0 +1,35 @@
+"""Datasets: load, split, check and export images in one canonical form.
+
+Every source ends up as a :class:`Dataset` with three :class:`Split` s (train, val, test).
+Images are ``uint8`` arrays ``(N, H, W, C)`` (C is 1 for grayscale, 3 for colour) and
+labels are ``int64`` indices into ``Dataset.class_names``. Scaling to ``[0, 1]``,
+normalisation and resizing for a model live in :mod:`labwork6.preprocessing`.
+
+Sources (``load_dataset(source)``):
+
+- ``"digits"``: ``sklearn.datasets.load_digits`` (1,797 8x8 digits, 10 classes; offline);
+- ``"faces"``: ``skimage.data.lfw_subset`` (100 faces, 100 background crops, 25x25; offline);
+- ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``, ``"cifar100"``: ``keras.datasets``, which
+  downloads once into the Keras cache (``$KERAS_HOME/datasets``, default ``~/.keras/datasets``);
+- a folder: ``ROOT/{train,val,test}/CLASS/*`` or ``ROOT/CLASS/*`` (split here with the seed).
+
+``read_folder(root)`` reads every image of a folder, one class being enough (to evaluate a
+model on some of its classes). Data code does not plot: the notebooks draw the pictures.
+
+Modules: ``core`` (Split, Dataset, names), ``splits`` (stratified seeded splitting),
+``images`` (decoding, size checks, resizing), ``folders`` (image folders), ``keras_datasets``
+(the keras.datasets cache), ``named`` (``load_dataset``), ``export`` (PNG export, leakage).
+"""
+
+from labwork6.data.core import BUILTIN_DATASETS, DATASET_NAMES, KERAS_DATASETS, SPLITS, Dataset, Split
+from labwork6.data.export import export_dataset, image_hash, leakage_report
+from labwork6.data.folders import read_folder
+from labwork6.data.images import IMAGE_EXTENSIONS, check_image_size, read_image, resize_images
+from labwork6.data.keras_datasets import keras_cache_dirs
+from labwork6.data.named import load_dataset
+
+__all__ = [
+    "BUILTIN_DATASETS", "DATASET_NAMES", "IMAGE_EXTENSIONS", "KERAS_DATASETS", "SPLITS", "Dataset", "Split",
+    "check_image_size", "export_dataset", "image_hash", "keras_cache_dirs", "leakage_report", "load_dataset",
+    "read_folder", "read_image", "resize_images",
+]
