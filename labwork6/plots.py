@@ -407,3 +407,80 @@ def save_figure(fig: Figure, path, pdf: bool = False, dpi: int = 150) -> list[Pa
         fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
         written.append(path.with_suffix(".pdf"))
     return written
+
+
+def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Figure:
+    """Accuracy against corruption severity: one panel per corruption, one line per model
+    with its 95% interval as error bars; severity 0 is the clean accuracy.
+
+    Args:
+        frames: ``{model name: table}``, each table from
+            :func:`labwork6.robustness.robustness_table`; the legend gives each model's
+            mean accuracy over the corrupted images.
+        columns: panels per row; a spare panel holds the legend.
+
+    Sized for a full A4 text width (6.4 in) with fonts of at least 8 pt there.
+    """
+    from labwork6.robustness import TABLE_COLUMNS, mean_corruption_accuracy
+
+    if not isinstance(frames, Mapping) or not frames:
+        raise ValueError(
+            f"`frames` must be a non-empty dict {{model name: robustness table}}. Received: {frames!r:.200}"
+        )
+    for name, frame in frames.items():
+        missing = [c for c in TABLE_COLUMNS if c not in getattr(frame, "columns", ())]
+        if not isinstance(frame, pd.DataFrame) or missing:
+            raise ValueError(
+                f"Each table must come from robustness_table() (columns {list(TABLE_COLUMNS)}). "
+                f"Received: {name!r}: {type(frame).__name__}, missing {missing}"
+            )
+    corruptions = list(
+        dict.fromkeys(c for frame in frames.values() for c in frame["corruption"] if c != "none")
+    )
+    if not corruptions:
+        raise ValueError(f"The tables hold no corrupted rows. Received: models {list(frames)}")
+    columns = max(1, min(columns, len(corruptions) + 1))
+    rows = math.ceil((len(corruptions) + 1) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4, 1.75 * rows + 0.2), sharex=True, sharey=True,
+                             squeeze=False)
+    axes = list(axes.ravel())
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lowest = min(float(frame["accuracy_low"].min()) for frame in frames.values())
+    handles = {}
+    for ax, corruption in zip(axes, corruptions, strict=False):
+        for index, (name, frame) in enumerate(frames.items()):
+            shown = frame[frame["corruption"].isin(("none", corruption))].sort_values("severity")
+            if shown.empty:
+                continue
+            # A small sideways offset per model keeps overlapping error bars apart.
+            offset = (index - (len(frames) - 1) / 2) * 0.1
+            accuracy = 100 * shown["accuracy"].to_numpy(float)
+            below = accuracy - 100 * shown["accuracy_low"].to_numpy(float)
+            above = 100 * shown["accuracy_high"].to_numpy(float) - accuracy
+            has_corrupted = (frame["severity"] >= 1).any()
+            label = f"{name} (mean {100 * mean_corruption_accuracy(frame):.1f}%)" if has_corrupted else name
+            container = ax.errorbar(shown["severity"].to_numpy(float) + offset, accuracy, yerr=(below, above),
+                                    color=colors[index % len(colors)], marker="o", markersize=3, linewidth=1,
+                                    elinewidth=0.8, capsize=1.5, label=label)
+            handles.setdefault(name, container)
+        ax.set_title(corruption.replace("_", " "), fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    spare = axes[len(corruptions):]
+    for ax in spare:
+        ax.axis("off")
+    legend_kwargs = dict(handles=list(handles.values()), fontsize=8, frameon=False)
+    if spare:
+        spare[0].legend(loc="center", **legend_kwargs)
+    else:
+        fig.legend(loc="lower center", ncol=min(3, len(handles)), bbox_to_anchor=(0.5, 1.0), **legend_kwargs)
+    axes[0].set_ylim(max(0.0, 100 * lowest - 3), 101)
+    axes[0].set_xticks(sorted({int(s) for frame in frames.values() for s in frame["severity"]}))
+    for index, ax in enumerate(axes[: len(corruptions)]):
+        if index % columns == 0:
+            ax.set_ylabel("accuracy (%)", fontsize=8)
+        if index + columns >= len(corruptions):
+            ax.set_xlabel("severity", fontsize=8)
+            ax.xaxis.set_tick_params(labelbottom=True)
+    fig.tight_layout()
+    return fig

@@ -8,6 +8,7 @@ import pytest
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from labwork6 import robustness  # noqa: E402
 from labwork6.stats import accuracy_interval  # noqa: E402
@@ -168,3 +169,31 @@ def test_write_and_read_robustness(tmp_path, images):
     with pytest.raises(ValueError, match="no corrupted rows"):
         robustness.mean_corruption_accuracy(table.head(1))
 
+
+def test_plot_robustness_draws_one_panel_per_corruption_and_readable_text(images):
+    from labwork6 import plots
+
+    labels = np.arange(len(images)) % 2
+    corruptions = ("blur", "rotation", "occlusion")
+    frames = {
+        "oracle": robustness.robustness_table(lambda batch: labels, images, labels, corruptions=corruptions),
+        "constant": robustness.robustness_table(
+            lambda batch: np.zeros(len(batch), int), images, labels, corruptions=corruptions
+        ),
+    }
+    fig = plots.plot_robustness(frames)
+    assert isinstance(fig, Figure)
+    assert fig.get_size_inches()[0] <= 6.5  # drawn at print size: no shrinking on an A4 page
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["blur", "rotation", "occlusion"]
+    for ax in panels:
+        accuracies = sorted(tuple(line.get_ydata()) for line in ax.lines if line.get_marker() == "o")
+        assert accuracies == [(50.0,) * 6, (100.0,) * 6]  # one line per model, clean + 5 severities
+    legend = [text.get_text() for ax in fig.axes if ax.get_legend() for text in ax.get_legend().get_texts()]
+    assert legend == ["oracle (mean 100.0%)", "constant (mean 50.0%)"]
+    sizes = [text.get_fontsize() for text in fig.findobj(matplotlib.text.Text) if text.get_text()]
+    assert sizes and min(sizes) >= 8
+    with pytest.raises(ValueError, match="Received: \\{\\}"):
+        plots.plot_robustness({})
+    with pytest.raises(ValueError, match="'oracle': DataFrame, missing \\['accuracy_low'"):
+        plots.plot_robustness({"oracle": frames["oracle"].drop(columns=["accuracy_low"])})
