@@ -303,6 +303,57 @@ def test_fractions_that_leave_a_split_empty(tmp_path):
     assert "val_fraction=0.15" in str(error.value)
 
 
+def test_read_folder_accepts_a_single_class(tmp_path):
+    written = write_class_folder(tmp_path, per_class=4, classes=("dog",))
+    (tmp_path / "dog" / "notes.txt").write_text("not an image")
+    with pytest.warns(UserWarning, match="notes.txt"):
+        split, class_names, skipped = data.read_folder(tmp_path)
+    assert class_names == ["dog"] and split.labels.tolist() == [0, 0, 0, 0]
+    assert split.files == [f"dog/{i:03d}.png" for i in range(4)]
+    assert np.array_equal(split.images[..., 0], np.stack(written["dog"]))
+    assert [file for file, _ in skipped] == ["dog/notes.txt"]
+
+
+def test_read_folder_reads_every_split_and_tolerates_missing_classes(tmp_path):
+    write_class_folder(tmp_path / "train", per_class=2, classes=("cat", "dog", "fox"))
+    write_class_folder(tmp_path / "test", per_class=3, classes=("cat", "fox"), size=(10, 10), seed=1)
+    (tmp_path / "val" / "dog").mkdir(parents=True)
+    with pytest.warns(UserWarning) as record:
+        split, class_names, skipped = data.read_folder(str(tmp_path), image_size=8)
+    assert "absent from val" in " ".join(str(r.message) for r in record)
+    assert class_names == ["cat", "dog", "fox"] and not skipped
+    assert split.images.shape == (12, 8, 8, 1)
+    assert split.labels.tolist() == [0, 0, 1, 1, 2, 2, 0, 0, 0, 2, 2, 2]
+    assert split.files[0] == "train/cat/000.png" and split.files[-1] == "test/fox/002.png"
+    # training still needs two classes and the same class folders in every split
+    with pytest.raises(ValueError, match="differ between the splits"):
+        load_dataset(tmp_path)
+
+
+def test_read_folder_without_images_says_so(tmp_path):
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "readme.txt").write_text("hello")
+    with pytest.warns(UserWarning, match="readme.txt"), pytest.raises(ValueError, match="No readable images"):
+        data.read_folder(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        data.read_folder(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "image_size, expected",
+    [(None, None), (32, (32, 32)), ((24, 16), (24, 16)), ([8, 9], (8, 9)), (np.int64(5), (5, 5))],
+)
+def test_check_image_size_accepts(image_size, expected):
+    assert data.check_image_size(image_size) == expected
+
+
+@pytest.mark.parametrize("image_size", [0, -3, (8, 0), (8,), (8, 8, 3), 8.0, (8, 8.0), True, (True, 8), "32"])
+def test_check_image_size_names_the_value(image_size):
+    with pytest.raises(ValueError, match="image_size must be None") as error:
+        data.check_image_size(image_size)
+    assert f"Received: image_size={image_size!r}." in str(error.value)
+
+
 # --------------------------------------------------------------------------- export, leakage
 
 
@@ -425,6 +476,7 @@ def test_fashion_mnist_gz_files_in_the_keras_cache(keras_home):
     assert dataset.class_names[0] == "t-shirt_top" and dataset.class_names[9] == "ankle_boot"
     assert np.array_equal(dataset.test.images[..., 0], x_test) and np.array_equal(dataset.test.labels, y_test)
     assert len(dataset.val) == 11 and not keras_home.attempts
+    assert dataset.source.startswith("keras.datasets.fashion_mnist (cache: ")  # read by keras' own loader
 
 
 def write_cifar_batch(path, x, labels, label_key):

@@ -117,16 +117,16 @@ def _read_tree(root: Path, size, *, training: bool, stacklevel: int):
             f"Class folder(s) with no readable images in '{root}': {details}. Each class needs training "
             f"images ({', '.join(IMAGE_EXTENSIONS)}); add images or remove the folder."
         )
-    for split, folder, _ in empty:
-        where = f"'{root}'" if split == "all" else split
-        warnings.warn(f"Class folder '{folder}' has no images: that class is absent from {where}.",
-                      stacklevel=stacklevel)
-
     if not any(images for images, _, _ in decoded.values()):
         raise ValueError(
             f"No readable images in '{root}' (class folders: {class_names}). Expected {FOLDER_LAYOUTS} "
             f"with images ({', '.join(IMAGE_EXTENSIONS)})."
         )
+    for split, folder, _ in empty:
+        where = f"'{root}'" if split == "all" else split
+        warnings.warn(f"Class folder '{folder}' has no images: that class is absent from {where}.",
+                      stacklevel=stacklevel)
+
     notes = []
     target = _harmonize(decoded, size, notes, root, stacklevel + 1)
     parts = {}
