@@ -1,7 +1,7 @@
 """Command-line interface: ``python -m labwork6 SUBCOMMAND`` (also the ``labwork6`` script).
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``export-data``, ``layers``,
-``pipeline``, ``report``, ``check-notebooks``. Bad arguments end with one line
+``pipeline``, ``report``, ``check-notebooks``, ``colab-links``. Bad arguments end with one line
 ``labwork6: error: ...`` and exit status 2, never a traceback.
 """
 
@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from labwork6 import __version__  # noqa: E402
-from labwork6.profiles import PROFILES  # noqa: E402
+from labwork6 import __version__
+from labwork6.profiles import PROFILES
+from labwork6.quiet import quiet_tensorflow
 
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError)
 
@@ -94,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--profile", choices=tuple(PROFILES))
     pipeline.add_argument("--no-report", action="store_true", help="execute the notebooks only")
     pipeline.add_argument("--notebooks", nargs="+", metavar="NOTEBOOK", help="only these notebooks, in order")
+    pipeline.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                          help="set a notebook parameter after its `parameters` cell, as `papermill -p NAME VALUE` "
+                               "does (repeatable)")
 
     report = commands.add_parser("report", help="write the report's tables and figures from the runs and build the PDF")
     report.add_argument("--profile", choices=tuple(PROFILES))
@@ -102,10 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-notebooks", help="fail when notebooks carry outputs (--fix strips them)")
     check.add_argument("paths", nargs="*", default=["notebooks"])
     check.add_argument("--fix", action="store_true")
+
+    links = commands.add_parser("colab-links", help="name your repository in pyproject, the Colab badges and the "
+                                                    "notebooks' setup cells",
+                                description="Write OWNER/NAME and the branch into pyproject.toml's [project.urls], "
+                                            "every Colab badge of README.md and the notebooks, and each notebook's "
+                                            "first code cell (the Colab setup). Run it once in your fork and commit.")
+    links.add_argument("--repo", metavar="OWNER/NAME", help="default: pyproject.toml's Repository")
+    links.add_argument("--branch", help="default: pyproject.toml's [tool.labwork6] colab-branch")
+    links.add_argument("--check", action="store_true", help="change nothing; fail when the files disagree")
     return parser
 
 
 def main(argv=None) -> int:
+    quiet_tensorflow()  # before build_parser, whose model names import Keras
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -180,10 +191,12 @@ def _layers(args) -> int:
 
 
 def _pipeline(args) -> int:
-    from labwork6.pipeline import run_pipeline
+    from labwork6.pipeline import parameter_value, run_pipeline
     from labwork6.profiles import profile_name
 
-    run_pipeline(profile_name(args.profile), notebooks=args.notebooks, report=not args.no_report)
+    parameters = {name: parameter_value(value) for name, value in args.parameter}
+    run_pipeline(profile_name(args.profile), notebooks=args.notebooks, report=not args.no_report,
+                 parameters=parameters)
     return 0
 
 
@@ -213,7 +226,23 @@ def _check_notebooks(args) -> int:
     return 1 if dirty else 0
 
 
+def _colab_links(args) -> int:
+    from labwork6.colab import check_links, read_settings, rewrite_links
+    from labwork6.pipeline import default_root
+
+    root = default_root()
+    if args.check:
+        problems = check_links(root)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1 if problems else 0
+    repository, branch = read_settings(root)
+    for path in rewrite_links(root, args.repo or repository, args.branch or branch):
+        print(f"rewrote {path.relative_to(root)}")
+    return 0
+
+
 COMMANDS = {
     "train": _train, "evaluate": _evaluate, "predict": _predict, "export-data": _export, "layers": _layers,
-    "pipeline": _pipeline, "report": _report, "check-notebooks": _check_notebooks,
+    "pipeline": _pipeline, "report": _report, "check-notebooks": _check_notebooks, "colab-links": _colab_links,
 }

@@ -1,7 +1,9 @@
 """The main job: execute the numbered notebooks in order, then build the PDF report.
 
 Executed copies go to ``build/notebooks/<profile>/`` and never over the clean notebooks;
-a failing cell stops the job and names the notebook and the cell.
+a failing cell stops the job and names the notebook and the cell. Notebook parameters are
+set as papermill sets them (a cell tagged ``injected-parameters`` after the one tagged
+``parameters``), so ``pipeline -p NAME VALUE`` and ``papermill ... -p NAME VALUE`` agree.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+KERNEL_NAME = "python3"  # the kernelspec that `make install` puts into the virtual environment
 
 
 class NotebookFailed(RuntimeError):
@@ -25,21 +29,46 @@ def numbered_notebooks(folder) -> list[Path]:
     return notebooks
 
 
-def execute_notebook(path, output_path, env: dict | None = None, timeout: int = 3600) -> float:
+def parameter_value(text: str):
+    """A command-line parameter value read as ``papermill -p`` reads it: bool, None, int, float or str."""
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def execute_notebook(path, output_path, env: dict | None = None, parameters: dict | None = None,
+                     timeout: int = 3600) -> float:
     """Execute one notebook with its own folder as working directory; return seconds.
 
-    ``env`` is added to the kernel's environment (e.g. ``LABWORK6_PROFILE``).
+    ``env`` is added to the kernel's environment (e.g. ``LABWORK6_PROFILE``), over
+    ``QUIET_ENVIRONMENT`` where the caller's environment does not set those. ``parameters``
+    (``{"EPOCHS": 5}``) are injected after the cell tagged ``parameters`` by papermill's own
+    function, as ``papermill -p EPOCHS 5`` does.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from labwork6.quiet import QUIET_ENVIRONMENT
+
     path, output_path = Path(path), Path(output_path)
     notebook = nbformat.read(path, as_version=4)
-    saved = {key: os.environ.get(key) for key in (env or {})}
-    os.environ.update(env or {})
+    if parameters:
+        from papermill.parameterize import parameterize_notebook
+
+        notebook.metadata.setdefault("papermill", {})  # where papermill records the parameters
+        notebook = parameterize_notebook(notebook, parameters, kernel_name=KERNEL_NAME, language="python")
+    quiet = {key: value for key, value in QUIET_ENVIRONMENT.items() if key not in os.environ}
+    env = {**quiet, **(env or {})}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     start = time.perf_counter()
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(notebook, timeout=timeout, kernel_name=KERNEL_NAME,
                             resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
@@ -75,11 +104,13 @@ def default_root() -> Path:
     return here if (here / "notebooks").is_dir() else Path(__file__).resolve().parent.parent
 
 
-def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True, log=print) -> Path:
+def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True, parameters: dict | None = None,
+                 log=print) -> Path:
     """Execute the numbered notebooks in ``profile``, then build the PDF report.
 
     ``root`` is the project folder holding ``notebooks/`` and ``report/`` (default: this
-    repository); runs go to ``root/runs``, executed notebooks to ``root/build``. Prints
+    repository); runs go to ``root/runs``, executed notebooks to ``root/build``.
+    ``parameters`` go to every notebook (see ``execute_notebook``). Prints
     one progress line per step with its duration; returns the PDF's path (or the folder
     of executed notebooks with ``report=False``).
     """
@@ -95,7 +126,7 @@ def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True
     total_start = time.perf_counter()
     for step, notebook in enumerate(selected, start=1):
         log(f"[{step}/{steps}] {notebook.name} ({profile}) ...", flush=True)
-        seconds = execute_notebook(notebook, out_dir / notebook.name, env=env)
+        seconds = execute_notebook(notebook, out_dir / notebook.name, env=env, parameters=parameters)
         log(f"[{step}/{steps}] {notebook.name} done in {_duration(seconds)} -> {out_dir / notebook.name}",
             flush=True)
     if not report:
