@@ -61,7 +61,10 @@ def execute_notebook(path, output_path, env: dict | None = None, parameters: dic
     if parameters:
         from papermill.parameterize import parameterize_notebook
 
-        notebook.metadata.setdefault("papermill", {})  # where papermill records the parameters
+        # What papermill's own loader adds before it injects: a record of the parameters, tags on every cell.
+        notebook.metadata.setdefault("papermill", {})
+        for cell in notebook.cells:
+            cell.metadata.setdefault("tags", [])
         notebook = parameterize_notebook(notebook, parameters, kernel_name=KERNEL_NAME, language="python")
     quiet = {key: value for key, value in QUIET_ENVIRONMENT.items() if key not in os.environ}
     env = {**quiet, **(env or {})}

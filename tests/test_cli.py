@@ -1,11 +1,14 @@
-"""The command line: help, one-line errors, and train -> evaluate -> predict on a smoke run."""
+"""The command line: help, one-line errors, no TensorFlow C++ log, and train -> evaluate -> predict on a smoke run."""
 
+import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
 
 import nbformat
+import pandas as pd
 import pytest
 
 from labwork6.cli import main
@@ -21,11 +24,12 @@ def test_help_lists_every_subcommand():
     result = run_cli("--help")
     assert result.returncode == 0
     for command in ("train", "evaluate", "predict", "export-data", "layers", "pipeline", "report",
-                    "check-notebooks"):
+                    "check-notebooks", "colab-links"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "export-data", "layers", "pipeline", "report"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "export-data", "layers", "pipeline", "report",
+                                     "check-notebooks", "colab-links"])
 def test_each_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -62,12 +66,22 @@ def test_bad_argument_in_a_subprocess_has_no_traceback():
     assert "Traceback" not in result.stderr
 
 
+def test_cli_output_holds_no_tensorflow_log_lines(tensorflow_log_lines):
+    # The user's environment, not the one conftest quieted: the CLI must quiet TensorFlow by itself.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TF_CPP", "GRPC_"))}
+    result = run_cli("layers", "--model", "vgg11", "--input-shape", "32,32,1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "block1_conv1" in result.stdout
+    assert [line for line in tensorflow_log_lines if line in result.stdout + result.stderr] == []
+
+
 def test_layers_prints_the_exact_vgg19_count(capsys):
     assert main(["layers", "--model", "vgg19"]) == 0
     out = capsys.readouterr().out
     assert "143667240" in out and "block5_conv4" in out
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(["train", "--model", "vgg11", "--profile", "smoke", "--width", "0.0625",
@@ -91,7 +105,14 @@ def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     assert main(["export-data", "--dataset", "digits", "--out", str(export)]) == 0
     assert (export / "manifest.csv").exists()
     assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", str(export)]) == 0
-    assert (run_dir / "evaluation" / "digits" / "metrics.json").exists()
+    on_export = json.loads((run_dir / "evaluation" / "digits" / "metrics.json").read_text())
+    assert on_export["num_test"] == 270  # the export's test/ folder: seed 0's test split, all of it
+
+    single = tmp_path / "only_threes"
+    shutil.copytree(export / "test" / "3", single / "3")  # one class of the ten the run knows
+    assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", str(single)]) == 0
+    subset = pd.read_csv(run_dir / "evaluation" / "only_threes" / "predictions.csv")
+    assert len(subset) == len(list((single / "3").glob("*.png"))) and set(subset["label"]) == {3}
 
     images = sorted((export / "test" / "3").glob("*.png"))[:2]
     capsys.readouterr()
@@ -109,15 +130,33 @@ def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     assert exit_.value.code == 2 and "notes.txt" in capsys.readouterr().err
 
 
-def test_check_notebooks_finds_and_strips_outputs(tmp_path, capsys):
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1", execution_count=1,
-                                               outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"},
-                                                                               execution_count=1)])])
-    path = tmp_path / "dirty.ipynb"
-    nbformat.write(notebook, path)
+def test_check_notebooks_strips_outputs_and_nothing_else(tmp_path, capsys):
+    new = nbformat.v4
+    clean = new.new_notebook(cells=[
+        new.new_markdown_cell("# demo\n\nSome *prose*."),
+        new.new_code_cell("import os\n\nEPOCHS = 2", metadata={"tags": ["parameters"]}),
+        new.new_code_cell("EPOCHS + 1"),
+        new.new_code_cell("print('hello')"),
+        new.new_code_cell("y = 2"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    dirty = copy.deepcopy(clean)
+    dirty.cells[2].execution_count = 2
+    dirty.cells[2].outputs = [new.new_output("execute_result", {"text/plain": "3"}, execution_count=2)]
+    dirty.cells[3].execution_count = 3
+    dirty.cells[3].outputs = [new.new_output("stream", name="stdout", text="hello\n")]
+    dirty.cells[4].execution_count = 4
+    nbformat.write(clean, tmp_path / "clean.ipynb")
+    nbformat.write(dirty, tmp_path / "dirty.ipynb")
+    clean_bytes = (tmp_path / "clean.ipynb").read_bytes()
+
     assert main(["check-notebooks", str(tmp_path)]) == 1
-    assert "dirty.ipynb" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'dirty.ipynb'}: has outputs or execution counts (run `make clean-notebooks`)"]
     assert main(["check-notebooks", str(tmp_path), "--fix"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"stripped {tmp_path / 'dirty.ipynb'}"]
+    # Stripping removes outputs and counts and keeps every byte of the rest.
+    assert (tmp_path / "dirty.ipynb").read_bytes() == clean_bytes
+    assert (tmp_path / "clean.ipynb").read_bytes() == clean_bytes
     assert main(["check-notebooks", str(tmp_path)]) == 0
 
 

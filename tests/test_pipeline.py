@@ -1,14 +1,23 @@
-"""The main job end to end in the smoke profile: notebooks 01-05 executed in order, then the PDF."""
+"""The main job end to end in the smoke profile: notebooks 01-05 executed in order, then the PDF.
+
+Also: notebook parameters have the same effect set through the environment, ``pipeline -p``
+and ``papermill -p``.
+"""
 
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from labwork6.pipeline import NotebookFailed, execute_notebook, numbered_notebooks, run_pipeline
+from labwork6.cli import main
+from labwork6.pipeline import NotebookFailed, execute_notebook, numbered_notebooks, parameter_value, run_pipeline
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +86,62 @@ def test_a_failing_cell_names_the_notebook_and_the_cell(tmp_path):
     message = str(error.value)
     assert "07_broken.ipynb" in message and "cell #2" in message and "broken on purpose" in message
     assert (tmp_path / "out" / path.name).exists()  # the executed copy shows the error
+
+
+PARAMETERS_CELL = """\
+import os
+
+EPOCHS = int(os.environ.get("LABWORK6_EPOCHS", "1"))
+DATASET = os.environ.get("LABWORK6_DATASET", "digits")
+"""
+
+
+@pytest.fixture
+def parameterised_notebook(tmp_path):
+    """A notebook like ours: a `parameters` cell with defaults from the environment, then a cell using them."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 09 · parameters"),
+        nbformat.v4.new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('print(f"EPOCHS={EPOCHS!r} DATASET={DATASET!r}")'),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = tmp_path / "notebooks" / "09_parameters.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    return path
+
+
+def _printed(path) -> str:
+    return "".join(output.get("text", "") for output in nbformat.read(path, as_version=4).cells[-1].outputs)
+
+
+def test_a_parameter_has_the_same_effect_through_env_pipeline_and_papermill(parameterised_notebook, tmp_path,
+                                                                            monkeypatch):
+    out = tmp_path / "out"
+    execute_notebook(parameterised_notebook, out / "default.ipynb")
+    assert _printed(out / "default.ipynb") == "EPOCHS=1 DATASET='digits'\n"
+
+    execute_notebook(parameterised_notebook, out / "env.ipynb",
+                     env={"LABWORK6_EPOCHS": "3", "LABWORK6_DATASET": "faces"})
+    papermill = subprocess.run([sys.executable, "-m", "papermill", str(parameterised_notebook),
+                                str(out / "papermill.ipynb"), "-p", "EPOCHS", "3", "-p", "DATASET", "faces"],
+                               capture_output=True, text=True, timeout=300)
+    assert papermill.returncode == 0, papermill.stderr
+    monkeypatch.chdir(tmp_path)  # the pipeline's project folder: notebooks/ here, executed copies in build/
+    assert main(["pipeline", "--profile", "smoke", "--no-report", "--notebooks", str(parameterised_notebook),
+                 "-p", "EPOCHS", "3", "-p", "DATASET", "faces"]) == 0
+    pipeline = tmp_path / "build" / "notebooks" / "smoke" / parameterised_notebook.name
+
+    expected = "EPOCHS=3 DATASET='faces'\n"
+    assert _printed(out / "env.ipynb") == _printed(out / "papermill.ipynb") == _printed(pipeline) == expected
+    # The same injected cell, in the same place: after the one tagged `parameters`.
+    injected = [nbformat.read(path, as_version=4).cells[2] for path in (out / "papermill.ipynb", pipeline)]
+    assert [cell.metadata.tags for cell in injected] == [["injected-parameters"]] * 2
+    assert injected[0].source == injected[1].source
+
+
+@pytest.mark.parametrize("text", ["3", "-2", "0.5", "1e-3", "True", "False", "None", "faces", "3,4", ""])
+def test_parameter_values_are_read_as_papermill_reads_them(text):
+    from papermill.cli import _resolve_type
+
+    value = parameter_value(text)
+    assert value == _resolve_type(text) and type(value) is type(_resolve_type(text))
