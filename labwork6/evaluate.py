@@ -9,24 +9,38 @@ import keras
 import numpy as np
 import pandas as pd
 
-from labwork6.data import load_dataset, read_image
+from labwork6.data import load_dataset, read_folder, read_image
 from labwork6.metrics import labels_from_probabilities
-from labwork6.preprocessing import Standardizer
+from labwork6.preprocessing import to_channels
+from labwork6.recipes import RUN_FORMAT
 from labwork6.runs import load_run, write_evaluation
 from labwork6.train import run_dataset
 
 
 def load_trained(run_dir):
-    """The best model, the standardizer and the config of a completed run folder."""
-    run = load_run(run_dir)
-    config = run["config"]
-    if config.get("status") != "completed" or not (Path(run_dir) / "model.keras").exists():
+    """The best model of a completed run folder and its config.
+
+    The model holds its preprocessing: it classifies raw images (N, H, W, C), values 0-255,
+    of any height and width with the run's channel count.
+    """
+    run_dir = Path(run_dir)
+    config = load_run(run_dir)["config"]
+    path = run_dir / "model.keras"
+    if config.get("status") != "completed" or not path.exists():
         raise FileNotFoundError(
             f"The run in {run_dir} is not completed (status: {config.get('status')!r}); train it first with "
             f"`python -m labwork6 train --model {config.get('model', 'NAME')}`.")
-    model = keras.models.load_model(Path(run_dir) / "model.keras")
-    standardizer = Standardizer.load(Path(run_dir) / "normalization.json")
-    return model, standardizer, config
+    if (run_dir / "normalization.json").exists() or config.get("run_format", 1) < RUN_FORMAT:
+        raise ValueError(
+            f"The run in {run_dir} was trained by an older labwork6 whose model.keras does not hold its "
+            "preprocessing (it has normalization.json). Retrain it: `python -m labwork6 train --model "
+            f"{config.get('model', 'NAME')} --overwrite ...`. Received: run_format={config.get('run_format', 1)}")
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
+        raise ValueError(f"Cannot read the model file {path}: it is corrupt or truncated ({type(error).__name__}: "
+                         f"{str(error)[:200]}). Retrain the run with --overwrite.") from None
+    return model, config
 
 
 def load_test_split(run_dir):
@@ -48,23 +62,29 @@ def load_test_split(run_dir):
 def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     """Metrics of a saved run on its own test split, or on ``dataset`` (a name or folder).
 
-    For another dataset, class names must be among the run's; a folder without the
-    ``train/val/test`` layout is evaluated on all its images, otherwise on its ``test/``.
-    The files go to ``<run_dir>/evaluation/<dataset>/``; returns the metrics and that folder.
+    For a folder, its class folders must be among the run's classes (one or several of them
+    is enough); a folder with ``test/`` is evaluated on its ``test/`` images, any other on all
+    of them. A named dataset is evaluated on its test split. The files go to
+    ``<run_dir>/evaluation/<dataset>/``; returns the metrics and that folder.
     """
-    model, standardizer, config = load_trained(run_dir)
+    model, config = load_trained(run_dir)
     class_names = config["class_names"]
-    data = run_dataset(config) if dataset is None else load_dataset(dataset, seed=config["seed"])
-    unknown = sorted(set(data.class_names) - set(class_names))
+    if dataset is None:
+        split, names = run_dataset(config).test, class_names
+    elif Path(str(dataset)).is_dir():
+        folder = Path(str(dataset))
+        split, names, _ = read_folder(folder / "test" if (folder / "test").is_dir() else folder)
+    else:
+        data = load_dataset(dataset, seed=config["seed"])
+        split, names = data.test, data.class_names
+    unknown = sorted(set(names) - set(class_names))
     if unknown:
         raise ValueError(f"The dataset has classes the model does not know: {unknown}. "
                          f"The run was trained on: {class_names}. Received: dataset={dataset!r}")
-    to_run_label = np.array([class_names.index(name) for name in data.class_names])
-    whole_folder = dataset is not None and Path(str(dataset)).is_dir() and not (Path(str(dataset)) / "test").is_dir()
-    splits = [data.train, data.val, data.test] if whole_folder else [data.test]
-    images = np.concatenate([s.images for s in splits])
-    labels = to_run_label[np.concatenate([s.labels for s in splits])]
-    probabilities = model.predict(standardizer.transform(images), batch_size=64, verbose=0)
+    labels = np.array([class_names.index(name) for name in names])[split.labels]
+    images = split.images
+    images = to_channels(images, int(config["raw_input_shape"][-1]))
+    probabilities = model.predict(images, batch_size=64, verbose=0)
     predictions = labels_from_probabilities(probabilities)
     label = "test" if dataset is None else re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(dataset).rstrip("/")).name)
     out_dir = Path(run_dir) / "evaluation" / label
@@ -74,10 +94,10 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
 
 
 def predict_images(run_dir, paths) -> list[dict]:
-    """Class and probability of each image file, with the run's model and standardization."""
-    model, standardizer, config = load_trained(run_dir)
+    """Class and probability of each image file, with the run's model (preprocessing included)."""
+    model, config = load_trained(run_dir)
     class_names = config["class_names"]
-    channels = int(config["input_shape"][-1])
+    channels = int(config["raw_input_shape"][-1])
     rows = []
     for path in paths:
         if not Path(path).is_file():
@@ -86,22 +106,9 @@ def predict_images(run_dir, paths) -> list[dict]:
             image = read_image(path)
         except Exception as error:  # PIL raises several types for unreadable files
             raise ValueError(f"Cannot read {path} as an image ({error}). Received: {path}") from None
-        image = _to_channels(image, channels)
-        probabilities = model.predict(standardizer.transform(image[None]), verbose=0)
+        probabilities = model.predict(to_channels(image, channels)[None], verbose=0)
         label = int(labels_from_probabilities(probabilities)[0])
         row = np.asarray(probabilities, dtype="float64").reshape(-1)
         probability = (row[0] if label == 1 else 1.0 - row[0]) if row.size == 1 else row[label]
         rows.append({"image": str(path), "class": class_names[label], "probability": float(probability)})
     return rows
-
-
-def _to_channels(image: np.ndarray, channels: int) -> np.ndarray:
-    """(H, W) or (H, W, 3) uint8 -> (H, W, channels) uint8 (ITU-R 601 luma for colour -> grey)."""
-    if image.ndim == 2:
-        image = image[..., None]
-    if image.shape[-1] == channels:
-        return image
-    if channels == 3:
-        return np.repeat(image, 3, axis=-1)
-    luma = image.astype("float64") @ np.array([0.299, 0.587, 0.114])
-    return np.clip(np.rint(luma), 0, 255).astype("uint8")[..., None]

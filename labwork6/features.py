@@ -6,8 +6,8 @@ ResNets with the functional API; TensorFlow backend) and finds layers by their
 keras.applications names. Models trained under the ``mixed_bfloat16`` policy compute
 in bfloat16; every array returned here is float32.
 
-``images`` are always the model's inputs, i.e. already standardised like the training
-data (``Standardizer.transform(uint8_images)``), shape ``(N, H, W, C)``.
+``images`` are raw images ``(N, H, W, C)`` (values 0-255, uint8 or float), as a trained
+model of :func:`labwork6.train.train` takes them: its first layers resize and normalise them.
 
 Reference:
     Selvaraju, Cogswell, Das, Vedantam, Parikh & Batra, "Grad-CAM: Visual Explanations
@@ -26,10 +26,6 @@ import tensorflow as tf
 
 _VGG_BLOCK = re.compile(r"^block(\d+)_pool$")
 _RESNET_BLOCK = re.compile(r"^conv(\d+)_block(\d+)_out$")
-
-#: Grad-CAM's default layer is the deepest block output at least this many pixels high
-#: and wide: VGG19 on 32x32 images ends in 1x1 maps, which locate nothing.
-GRADCAM_MIN_SIZE = 4
 
 _BATCH_SIZE = 64
 
@@ -92,12 +88,6 @@ def _graph(model: keras.Model):
 def _check_images(model: keras.Model, images) -> tuple[np.ndarray, bool]:
     """float32 batch ``(N, H, W, C)`` matching the model input; also whether one image was given."""
     array = np.asarray(images)
-    if array.dtype == np.uint8:
-        raise ValueError(
-            "`images` must be the model's inputs (standardised float images, e.g. "
-            "Standardizer.transform(uint8_images)), not raw uint8 pixels. "
-            f"Received: images of dtype uint8 and shape {array.shape}"
-        )
     single = array.ndim == 3
     if single:
         array = array[None]
@@ -106,7 +96,7 @@ def _check_images(model: keras.Model, images) -> tuple[np.ndarray, bool]:
         e is not None and e != s for e, s in zip(expected, array.shape[1:], strict=True)
     ):
         raise ValueError(
-            f"`images` must have shape (N, {', '.join(map(str, expected))}) to fit the model. "
+            f"`images` must have shape (N, {', '.join(str(e or 'any') for e in expected)}) to fit the model. "
             f"Received: images with shape {np.asarray(images).shape}"
         )
     if len(array) == 0:
@@ -141,16 +131,19 @@ def block_output_layers(model: keras.Model) -> list[str]:
     )
 
 
-def gradcam_layer(model: keras.Model, min_size: int = GRADCAM_MIN_SIZE) -> str:
-    """The layer :func:`grad_cam` uses by default: the deepest block output (see
-    :func:`block_output_layers`) whose maps are at least ``min_size`` pixels high and
-    wide, or the first block output if none is."""
+def gradcam_layer(model: keras.Model) -> str:
+    """The layer :func:`grad_cam` uses by default: the output of the last convolutional block,
+    as Selvaraju et al. use the last convolutional layer.
+
+    VGG: the activation of the last convolution, before the last pooling (``block5_conv4``, or
+    ``block5_relu4`` with batch norm). ResNet: the last ``conv{s}_block{b}_out``. On small inputs
+    these maps are small (2x2 for VGG19 at 32x32): coarse, but what the classifier reads.
+    """
     blocks = block_output_layers(model)
-    for name in reversed(blocks):
-        height, width = model.get_layer(name).output.shape[1:3]
-        if height >= min_size and width >= min_size:
-            return name
-    return blocks[0]
+    if not _VGG_BLOCK.match(blocks[-1]):
+        return blocks[-1]
+    names = _layer_names(model)
+    return names[names.index(blocks[-1]) - 1]
 
 
 def feature_maps(model: keras.Model, images, layer_names=None) -> dict[str, np.ndarray]:

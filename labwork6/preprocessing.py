@@ -1,46 +1,28 @@
-"""Standardize images for a model and feed them with tf.data.
+"""Bring raw images to what a network needs, as Keras layers inside the model, and feed them.
 
-- :class:`Standardizer`: resize to the model's input (bilinear, antialiased), keep or change
-  the channels (1 <-> 3), scale uint8 to [0, 1], then subtract the per-channel mean and
-  divide by the per-channel std, both computed on the training split only. Saved with a run
-  as JSON (``normalization.json``).
-- :func:`make_pipeline`: ``tf.data`` input pipeline (standardize, cache, seeded shuffle,
-  batch, augmentation, prefetch).
-- :func:`augmentation_for`: Keras preprocessing layers that suit a dataset (digits are never
-  flipped).
+- :func:`build_preprocessing`: the layers a trained model starts with: scale uint8 to [0, 1]
+  (``Rescaling``), resize to the network's input (``Resizing``, bilinear, antialiased), keep or
+  change the channels (1 <-> 3), then subtract the per-channel mean and divide by the std
+  (``Normalization``, adapted on the training split only). Saved inside ``model.keras``, so a
+  saved model classifies raw images of any size alone.
+- :func:`augmentation_for`: Keras random layers that suit a dataset (digits are never
+  flipped), placed in the model after the preprocessing; active in training only.
+- :func:`make_pipeline`: ``tf.data`` input pipeline over raw images. For training, the order
+  of epoch ``e`` depends only on ``(seed, e)``, so a resumed run sees the same batches.
 """
 
 from __future__ import annotations
-
-import json
-import os
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-_FORMAT = "labwork6.Standardizer"
+from labwork6.data import check_image_size
+
 # Images whose horizontal mirror is another symbol (or the same symbol written wrongly).
 NO_FLIP_DATASETS = ("digits", "mnist")
-
-
-def _check_size(image_size) -> tuple[int, int] | None:
-    if image_size is None:
-        return None
-    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
-        size = (int(image_size), int(image_size))
-    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2:
-        size = tuple(int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else -1
-                     for s in image_size)
-    else:
-        size = (-1, -1)
-    if min(size) < 1:
-        raise ValueError(
-            "image_size must be None (keep the size), a positive int or (height, width) of positive ints. "
-            f"Received: image_size={image_size!r}."
-        )
-    return size
+#: ITU-R BT.601 luma, what tf.image.rgb_to_grayscale and PIL's "L" mode use.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def _check_channels(channels) -> int | None:
@@ -62,148 +44,84 @@ def _check_images(images, what: str) -> None:
         )
 
 
-class Standardizer:
-    """Resize, convert channels, scale to [0, 1] and normalise with training statistics.
+@keras.saving.register_keras_serializable(package="labwork6")
+class ChannelConversion(keras.layers.Layer):
+    """Grayscale -> RGB (the channel repeated) or RGB -> grayscale (ITU-R 601 luma)."""
 
-    Build one with :meth:`fit` on the training images only; apply it to every split with
-    :meth:`transform` (numpy) or :meth:`transform_tensor` (inside tf.data or a model).
+    def __init__(self, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = _check_channels(channels)
 
-    Attributes:
-        input_shape: (H, W, C) of the images it was fitted on.
-        output_shape: (H, W, C) of what it returns (the model's input shape).
-        mean, std: per-channel statistics of the scaled training images (length C out).
+    def call(self, images):
+        if images.shape[-1] == self.channels:
+            return images
+        if self.channels == 3:
+            return keras.ops.repeat(images, 3, axis=-1)
+        weights = keras.ops.convert_to_tensor(LUMA_WEIGHTS, dtype=images.dtype)
+        return keras.ops.sum(images * weights, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+def build_preprocessing(train_images, image_size=None, channels=None, *, batch_size: int = 512) -> keras.Sequential:
+    """The preprocessing layers of a model, adapted on ``train_images`` (the training split only).
+
+    Args:
+        train_images: uint8 ``(N, H, W, C)``, C = 1 or 3; never val or test images (their
+            statistics would leak into training).
+        image_size: None keeps H x W; an int or (height, width) resizes (bilinear, antialias).
+        channels: None keeps C; 1 converts RGB to luma; 3 repeats grayscale to RGB.
+
+    Returns:
+        A ``keras.Sequential`` named "preprocessing" whose input is raw images of any height
+        and width with C channels (values 0-255) and whose output is float32
+        ``(image_size, channels)``, zero mean and unit variance per channel on the training
+        split. Layers: ``rescaling``, ``resizing``, (``channels``), ``normalization``; all
+        float32 whatever the global mixed-precision policy.
     """
+    _check_images(train_images, "build_preprocessing")
+    if len(train_images) == 0:
+        raise ValueError("build_preprocessing needs at least one training image. Received: 0 images.")
+    height, width, in_channels = (int(d) for d in train_images.shape[1:])
+    out_height, out_width = check_image_size(image_size) or (height, width)
+    out_channels = _check_channels(channels) or in_channels
+    layers = [
+        keras.layers.Rescaling(1.0 / 255.0, name="rescaling", dtype="float32"),
+        keras.layers.Resizing(out_height, out_width, interpolation="bilinear", antialias=True, name="resizing",
+                              dtype="float32"),
+    ]
+    if out_channels != in_channels:
+        layers.append(ChannelConversion(out_channels, name="channels", dtype="float32"))
+    prepare = keras.Sequential([keras.Input((None, None, in_channels), name="raw_images"), *layers])
+    normalization = keras.layers.Normalization(axis=-1, name="normalization", dtype="float32")
+    normalization.adapt(tf.data.Dataset.from_tensor_slices(train_images).batch(batch_size)
+                        .map(lambda images: prepare(tf.cast(images, tf.float32))))
+    return keras.Sequential([keras.Input((None, None, in_channels), name="raw_images"), *layers, normalization],
+                            name="preprocessing")
 
-    def __init__(self, input_shape, output_shape, mean, std, num_images: int = 0):
-        self.input_shape = tuple(int(d) for d in input_shape)
-        self.output_shape = tuple(int(d) for d in output_shape)
-        self.mean = np.asarray(mean, np.float32).reshape(-1)
-        self.std = np.asarray(std, np.float32).reshape(-1)
-        self.num_images = int(num_images)
-        channels = self.output_shape[-1]
-        if len(self.mean) != channels or len(self.std) != channels or (self.std <= 0).any():
-            raise ValueError(
-                f"mean and std need {channels} values (one per output channel) and std > 0. "
-                f"Received: mean={self.mean.tolist()}, std={self.std.tolist()}."
-            )
 
-    @classmethod
-    def fit(cls, train_images, image_size=None, channels=None, *, batch_size: int = 512) -> Standardizer:
-        """Fit on the training images (uint8, N x H x W x C): per-channel mean and std after
-        resizing and channel conversion.
+def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """(H, W) or (H, W, C) uint8 -> (H, W, channels) uint8, e.g. a colour photo for a model
+    trained on grayscale digits (ITU-R 601 luma) or the other way round."""
+    _check_channels(channels)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        return np.repeat(image, 3, axis=-1)
+    luma = image.astype("float64") @ np.array(LUMA_WEIGHTS)
+    return np.clip(np.rint(luma), 0, 255).astype("uint8")[..., None]
 
-        Args:
-            train_images: the training split only; never val or test (their statistics would
-                leak into training).
-            image_size: None keeps H x W; an int or (height, width) resizes (bilinear, antialias).
-            channels: None keeps C; 1 converts RGB to luminance; 3 repeats grayscale to RGB.
-        """
-        _check_images(train_images, "Standardizer.fit")
-        if len(train_images) == 0:
-            raise ValueError("Standardizer.fit needs at least one training image. Received: 0 images.")
-        size = _check_size(image_size)
-        channels = _check_channels(channels)
-        height, width, in_channels = train_images.shape[1:]
-        out_shape = (*(size or (height, width)), channels or in_channels)
-        fitted = cls(train_images.shape[1:], out_shape, np.zeros(out_shape[-1]), np.ones(out_shape[-1]))
-        total = np.zeros(out_shape[-1])
-        squares = np.zeros(out_shape[-1])
-        for start in range(0, len(train_images), batch_size):
-            batch = fitted._prepare(tf.convert_to_tensor(train_images[start : start + batch_size]))
-            batch = tf.cast(batch, tf.float64)
-            total += tf.reduce_sum(batch, axis=(0, 1, 2)).numpy()
-            squares += tf.reduce_sum(tf.square(batch), axis=(0, 1, 2)).numpy()
-        count = len(train_images) * out_shape[0] * out_shape[1]
-        mean = total / count
-        std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-        # A constant channel (e.g. a blank border everywhere) would divide by zero.
-        std = np.where(std < 1e-6, 1.0, std)
-        return cls(train_images.shape[1:], out_shape, mean, std, num_images=len(train_images))
 
-    def _prepare(self, images: tf.Tensor) -> tf.Tensor:
-        """uint8 (N, H, W, C) -> float32 in [0, 1], resized and channel-converted (not normalised)."""
-        images = tf.cast(images, tf.float32) / 255.0
-        height, width, channels = self.output_shape
-        if images.shape[1] != height or images.shape[2] != width:
-            images = tf.image.resize(images, (height, width), method="bilinear", antialias=True)
-            images = tf.clip_by_value(images, 0.0, 1.0)
-        if images.shape[-1] == 1 and channels == 3:
-            images = tf.repeat(images, 3, axis=-1)
-        elif images.shape[-1] == 3 and channels == 1:
-            images = tf.image.rgb_to_grayscale(images)
-        return images
-
-    def transform_tensor(self, images: tf.Tensor) -> tf.Tensor:
-        """The standardization as TensorFlow ops: uint8 (N, H, W, C) -> float32 ``output_shape``.
-
-        Images of another size or channel count (1 or 3) than the training images are brought
-        to ``output_shape`` too, e.g. a folder of colour photos for a model trained on digits.
-        """
-        images = tf.convert_to_tensor(images)
-        _check_images(images, "Standardizer.transform_tensor")
-        return (self._prepare(images) - self.mean) / self.std
-
-    def transform(self, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
-        """Standardize uint8 images (N, H, W, C) -> float32 numpy array (N, *output_shape)."""
-        images = np.asarray(images)
-        _check_images(images, "Standardizer.transform")
-        out = np.empty((len(images), *self.output_shape), np.float32)
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            out[start : start + batch_size] = self.transform_tensor(batch).numpy()
-        return out
-
-    def inverse_transform(self, images: np.ndarray) -> np.ndarray:
-        """Undo the normalisation (not the resize): float32 -> uint8 images, e.g. for display."""
-        restored = (np.asarray(images, np.float32) * self.std + self.mean) * 255.0
-        return np.clip(np.rint(restored), 0, 255).astype(np.uint8)
-
-    def to_dict(self) -> dict:
-        """JSON-ready description (what ``normalization.json`` holds)."""
-        return {
-            "format": _FORMAT,
-            "version": 1,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-            "image_size": list(self.output_shape[:2]),
-            "channels": self.output_shape[-1],
-            "scale": 1.0 / 255.0,
-            "mean": [float(m) for m in self.mean],
-            "std": [float(s) for s in self.std],
-            "num_images": self.num_images,
-            "resize": "bilinear, antialias",
-            "fitted_on": "train split only",
-        }
-
-    @classmethod
-    def from_dict(cls, config: dict) -> Standardizer:
-        """Rebuild a Standardizer from :meth:`to_dict`'s output."""
-        if not isinstance(config, dict) or config.get("format") != _FORMAT:
-            raise ValueError(
-                f"Not a Standardizer description: expected a dict with format={_FORMAT!r}. "
-                f"Received: {str(config)[:200]}."
-            )
-        return cls(config["input_shape"], config["output_shape"], config["mean"], config["std"],
-                   config.get("num_images", 0))
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write :meth:`to_dict` as JSON to ``path`` (e.g. ``RUN/normalization.json``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf8")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Standardizer:
-        """Read a Standardizer saved with :meth:`save`."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"No Standardizer JSON at '{path}' (written by Standardizer.save).")
-        return cls.from_dict(json.loads(path.read_text(encoding="utf8")))
-
-    def __repr__(self) -> str:
-        return (f"Standardizer(input_shape={self.input_shape}, output_shape={self.output_shape}, "
-                f"mean={[round(float(m), 4) for m in self.mean]}, std={[round(float(s), 4) for s in self.std]})")
+def epoch_order(num_images: int, seed: int, epoch: int) -> tf.Tensor:
+    """The training order of epoch ``epoch``: a permutation that depends only on (seed, epoch)."""
+    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.random.experimental.stateless_shuffle(tf.range(num_images, dtype=tf.int64), seed=seed_pair)
 
 
 def make_pipeline(
@@ -213,28 +131,17 @@ def make_pipeline(
     batch_size: int,
     training: bool,
     seed: int = 0,
-    augmentation=None,
-    standardizer: Standardizer | None = None,
-    cache: bool | str = True,
-    shuffle_buffer: int | None = None,
+    epochs: int = 1,
+    first_epoch: int = 0,
     drop_remainder: bool = False,
 ) -> tf.data.Dataset:
-    """A tf.data pipeline over in-memory images and labels.
+    """A tf.data pipeline over in-memory raw images and labels.
 
-    Order: (standardize) -> cache -> (shuffle, seeded) -> batch -> (augment) -> prefetch; the
-    bracketed steps run only with a ``standardizer`` / when ``training``.
-
-    Args:
-        x: images; uint8 when ``standardizer`` is given (it is applied here, once, before
-            the cache), else already standardized float32.
-        y: labels, one per image.
-        training: shuffle and augment (evaluation pipelines keep the order).
-        seed: shuffle seed; the same seed gives the same order epoch after epoch.
-        augmentation: a callable such as :func:`augmentation_for`'s result, applied per batch
-            with ``training=True`` on training pipelines only.
-        cache: True caches in memory, a string caches to that file, False does not cache
-            (large images, e.g. CIFAR at 224x224, do not fit in memory).
-        shuffle_buffer: None shuffles the whole split.
+    Evaluation (``training=False``): the images in order, batched, once. Training: one
+    stream of the batches of epochs ``first_epoch`` .. ``epochs - 1``, each epoch in the order
+    :func:`epoch_order` (``seed``, epoch) gives, to be used with ``steps_per_epoch`` in
+    ``fit``; a run resumed at epoch ``e`` passes ``first_epoch=e`` and sees exactly the
+    batches an uninterrupted run sees from there.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}.")
@@ -242,25 +149,16 @@ def make_pipeline(
         raise ValueError(f"x and y need the same length. Received: len(x)={len(x)}, len(y)={len(y)}.")
     if len(x) == 0:
         raise ValueError("make_pipeline needs at least one image. Received: 0 images.")
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    if standardizer is not None:
-        dataset = (
-            dataset.batch(256)
-            .map(lambda images, labels: (standardizer.transform_tensor(images), labels),
-                 num_parallel_calls=tf.data.AUTOTUNE)
-            .unbatch()
-            # unbatch() forgets the length; Keras needs it for progress bars and epoch ends.
-            .apply(tf.data.experimental.assert_cardinality(len(x)))
-        )
-    if cache:
-        dataset = dataset.cache(cache if isinstance(cache, str) else "")
-    if training:
-        buffer = len(x) if shuffle_buffer is None else int(shuffle_buffer)
-        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
-    if training and augmentation is not None:
-        # Sequential map: keras' seeded random layers then give the same draws run after run.
-        dataset = dataset.map(lambda images, labels: (augmentation(images, training=True), labels))
+    if not 0 <= first_epoch < epochs:
+        raise ValueError(f"Need 0 <= first_epoch < epochs. Received: first_epoch={first_epoch}, epochs={epochs}.")
+    if not training:
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(int(batch_size))
+        return dataset.prefetch(tf.data.AUTOTUNE)
+    images, labels, count = tf.constant(x), tf.constant(y), len(x)
+    dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(
+        lambda epoch: tf.data.Dataset.from_tensor_slices(epoch_order(count, seed, epoch))
+        .batch(int(batch_size), drop_remainder=drop_remainder))
+    dataset = dataset.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -269,12 +167,14 @@ def augmentation_for(dataset_name: str, image_shape, seed: int = 0, *, flip: boo
 
     - digits, mnist: random translation of up to 10% (edges repeated, i.e. background);
       never flipped, a mirrored digit is another symbol or none.
-    - everything else (faces, fashion_mnist, cifar10, cifar100, folders): pad by 1/8 of the
-      side and crop back at a random position (the standard CIFAR recipe) plus random
-      horizontal flips. Padding is 0, the training mean after standardization.
+    - everything else (faces, fashion_mnist, cifar10, cifar100, folders): a random shift of
+      up to 1/8 of the side in whole pixels with zeros (the training mean) filling in, which is
+      the standard CIFAR pad-and-crop, plus random horizontal flips.
+
+    The layers sit in the model after the preprocessing and are the identity at inference.
 
     Args:
-        image_shape: (H, W, C) of the standardized images the model sees.
+        image_shape: (H, W, C) of the normalised images (the network's input).
         seed: seeds the random layers.
         flip: override whether to flip horizontally (None: by dataset as above).
 
@@ -300,16 +200,18 @@ def augmentation_for(dataset_name: str, image_shape, seed: int = 0, *, flip: boo
         layers.append(keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed,
                                                      dtype="float32", name="random_translation"))
     else:
-        pad = max(1, round(min(height, width) / 8))
-        layers += [
-            keras.layers.ZeroPadding2D(pad, dtype="float32", name="pad"),
-            keras.layers.RandomCrop(height, width, seed=seed, dtype="float32", name="random_crop"),
-        ]
+        # Pad-and-crop (pad 1/8 of the side, crop back) as a shift by whole pixels: the same
+        # images, and unlike RandomCrop the identity at inference.
+        shift = max(1, round(min(height, width) / 8))
+        layers.append(keras.layers.RandomTranslation(shift / height, shift / width, fill_mode="constant",
+                                                     interpolation="nearest", fill_value=0.0, seed=seed,
+                                                     dtype="float32", name="random_shift"))
     if do_flip:
         layers.append(
             keras.layers.RandomFlip("horizontal", seed=seed + 1, dtype="float32", name="random_flip")
         )
-    return keras.Sequential(layers, name=f"augmentation_{name}")
+    return keras.Sequential(layers, name="augmentation")
 
 
-__all__ = ["NO_FLIP_DATASETS", "Standardizer", "augmentation_for", "make_pipeline"]
+__all__ = ["NO_FLIP_DATASETS", "ChannelConversion", "augmentation_for", "build_preprocessing", "epoch_order",
+           "make_pipeline", "to_channels"]

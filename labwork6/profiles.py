@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import platform
 from pathlib import Path
 
 PROFILE_ENV = "LABWORK6_PROFILE"
@@ -69,12 +70,22 @@ def runs_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root or os.environ.get(RUNS_ENV) or "runs")
 
 
+def cpu_info() -> dict:
+    """The CPU's model name and feature flags, from ``/proc/cpuinfo`` (empty off Linux)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    fields = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return {"name": fields.get("model name") or platform.processor(), "flags": fields.get("flags", "").split()}
+
+
 def cpu_supports_bfloat16() -> bool:
     """True when the CPU has native bfloat16 arithmetic (AMX-BF16 or AVX512-BF16) that oneDNN uses."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    flags = cpu_info()["flags"]
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 

@@ -51,9 +51,11 @@ def test_block_output_layers(vgg, resnet_sigmoid):
         "conv3_block3_out",
         "conv4_block2_out",
     ]
-    # VGG19 ends in 1x1 maps at 32x32: Grad-CAM's default falls back to the deepest 4x4 block.
-    assert features.gradcam_layer(vgg) == "block3_pool"
+    # Grad-CAM explains the last convolutional block, as in the paper (2x2 maps for VGG19 at 32x32).
+    assert features.gradcam_layer(vgg) == "block5_conv4"
     assert features.gradcam_layer(resnet_sigmoid) == "conv4_block2_out"
+    vgg_bn = get_model("vgg19_bn", num_classes=3, head="compact", **TINY)
+    assert features.gradcam_layer(vgg_bn) == "block5_relu4"
 
 
 def test_feature_maps_shapes_and_manual_submodel(vgg, images):
@@ -128,12 +130,22 @@ def test_feature_errors(vgg, images):
         features.feature_maps(vgg, images, ["block9_pool"])
     with pytest.raises(ValueError, match=r"no layer 'nope'"):
         features.grad_cam(vgg, images, layer_name="nope")
-    with pytest.raises(ValueError, match="uint8"):
-        features.feature_maps(vgg, np.zeros((1, *SHAPE), np.uint8))
     with pytest.raises(ValueError, match=r"\(N, 32, 32, 1\).*\(2, 28, 28, 1\)"):
         features.grad_cam(vgg, np.zeros((2, 28, 28, 1), np.float32))
     with pytest.raises(ValueError, match=r"one class per image \(3\).*\(2,\)"):
         features.grad_cam(vgg, images, class_indices=[0, 1])
+
+
+def test_features_of_a_trained_model_take_raw_images():
+    from labwork6.preprocessing import build_preprocessing
+
+    raw = np.random.default_rng(1).integers(0, 256, (4, 8, 8, 1), dtype=np.uint8)
+    model = get_model("resnet19", num_classes=3, input_shape=(16, 16, 1), width=0.125,
+                      preprocessing=build_preprocessing(raw, image_size=16))
+    maps = features.feature_maps(model, raw)
+    assert maps["conv1_relu"].shape == (4, 16, 16, 8)
+    assert features.grad_cam(model, raw).shape == (4, 8, 8)  # at the size of the images shown
+    assert features.first_layer_filters(model).shape == (3, 3, 1, 8)
 
 
 # --- plots ------------------------------------------------------------------------------

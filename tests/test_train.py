@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labwork6.evaluate import load_test_split, load_trained
+from labwork6.models import get_model
 from labwork6.runs import RUN_FILES, find_runs, load_run
 from labwork6.train import TrainingFailed, resolve_config, train
 
@@ -30,8 +32,10 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     run = load_run(smoke_run)
     config, metrics, timing = run["config"], run["metrics"], run["timing"]
     assert config["status"] == "completed" and config["epochs_run"] == 2
-    assert config["input_shape"] == [32, 32, 1] and config["num_classes"] == 10
-    assert config["parameters"]["total"] == keras.models.load_model(smoke_run / "model.keras").count_params()
+    assert config["input_shape"] == [32, 32, 1] and config["raw_input_shape"] == [8, 8, 1]
+    assert config["num_classes"] == 10 and config["num_replicas_in_sync"] == 1
+    network = get_model("vgg11", input_shape=(32, 32, 1), num_classes=10, width=SMALL["width"])
+    assert config["parameters"]["total"] == network.count_params()
     assert {"tensorflow", "keras"} <= set(config["versions"]) and "processor" in config["hardware"]
     assert set(metrics) >= {"accuracy", "precision", "recall", "f1", "weighted", "per_class", "best_epoch"}
     predictions = pd.read_csv(smoke_run / "predictions.csv")
@@ -46,6 +50,38 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     assert find_runs(smoke_run.parent.parent, "smoke") == [smoke_run]
 
 
+def test_saved_model_alone_reproduces_the_predictions_from_raw_images(smoke_run):
+    data, predictions = load_test_split(smoke_run)
+    model = keras.models.load_model(smoke_run / "model.keras")  # no labwork6 object needed
+    assert model.layers[0].name == "preprocessing" and model.layers[1].name == "augmentation"
+    probabilities = model.predict(data.test.images, verbose=0)  # raw uint8 8x8 digits
+    columns = [c for c in predictions.columns if c.startswith("prob_")]
+    assert np.allclose(probabilities, predictions[columns].to_numpy(), atol=1e-5)
+    assert np.array_equal(probabilities.argmax(axis=1), predictions["prediction"].to_numpy())
+
+
+def test_old_run_folders_ask_to_be_retrained(smoke_run, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(smoke_run, old)
+    (old / "normalization.json").write_text("{}")
+    with pytest.raises(ValueError, match="Retrain"):
+        load_trained(old)
+
+
+def test_a_truncated_model_file_is_named_in_the_error(smoke_run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(smoke_run, broken)
+    data = (broken / "model.keras").read_bytes()
+    (broken / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupt or truncated") as error:
+        load_trained(broken)
+    assert str(broken / "model.keras") in str(error.value)
+
+
 def test_completed_run_is_reused_not_retrained(smoke_run, capsys):
     before = (smoke_run / "model.keras").stat().st_mtime_ns
     assert train("vgg11", "digits", runs=smoke_run.parent.parent, epochs=2, **SMALL) == smoke_run
@@ -54,7 +90,7 @@ def test_completed_run_is_reused_not_retrained(smoke_run, capsys):
 
 
 class Interrupt(keras.callbacks.Callback):
-    """Simulates a killed process after a given epoch has finished (and been backed up)."""
+    """Simulates a killed process at the end of a given epoch."""
 
     def __init__(self, after_epoch):
         super().__init__()
@@ -76,9 +112,12 @@ def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
     assert (run_dir / "backup").exists()
     assert len(pd.read_csv(run_dir / "history.csv")) == 2
 
+    # The interruption came after epoch 1 was logged but before it was backed up (the backup
+    # is the last callback), so epoch 1 is trained again and its history row replaced.
+    assert json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"] == 1
     watcher = Interrupt(after_epoch=-1)
     train("vgg11", "digits", runs=tmp_path, epochs=3, callbacks=[watcher], **SMALL)
-    assert watcher.began == [2]  # epochs 0 and 1 were not trained again
+    assert watcher.began == [1, 2]  # epoch 0 was not trained again
     history = pd.read_csv(run_dir / "history.csv")
     assert list(history["epoch"]) == [1, 2, 3]
     assert json.loads((run_dir / "config.json").read_text())["status"] == "completed"
@@ -124,17 +163,54 @@ def test_mirrored_training_on_two_logical_cpu_devices(tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from labwork6.train import train
-        run = train("vgg11", "digits", run_dir={str(tmp_path / "run")!r}, profile="smoke", width=0.0625,
-                    subsample=30, distribute="mirrored")
-        import json
-        print("REPLICAS", tf.distribute.MirroredStrategy(
-            [d.name for d in tf.config.list_logical_devices("CPU")]).num_replicas_in_sync)
-        print("STATUS", json.load(open(run / "config.json"))["status"])
+        train("vgg11", "digits", run_dir={str(tmp_path / "run")!r}, profile="smoke", width=0.0625,
+              subsample=30, distribute="mirrored")
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "REPLICAS 2" in result.stdout and "STATUS completed" in result.stdout
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["status"] == "completed" and config["num_replicas_in_sync"] == 2
+
+
+KILLED_RUN = """
+import os, signal, sys
+import keras
+from labwork6.train import train
+
+class KillMidEpoch(keras.callbacks.Callback):
+    # SIGKILL, the way an out-of-memory killer or a closed laptop ends a run: no clean-up at all.
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 2 and batch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+kill = sys.argv[2] == "kill"
+train("vgg11", "digits", run_dir=sys.argv[1], profile="smoke", width=0.0625, subsample=30, epochs=4,
+      batch_size=8, deterministic=True, precision="float32", verbose=0, callbacks=[KillMidEpoch()] if kill else [])
+"""
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
+    def run(run_dir, mode):
+        return subprocess.run([sys.executable, "-c", KILLED_RUN, str(run_dir), mode], capture_output=True,
+                              text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+    assert run(tmp_path / "whole", "plain").returncode == 0
+    killed = run(tmp_path / "killed", "kill")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert json.loads((tmp_path / "killed" / "config.json").read_text())["status"] == "running"
+    assert len(pd.read_csv(tmp_path / "killed" / "history.csv")) == 2  # epochs 1-2 finished, 3 was cut short
+    resumed = run(tmp_path / "killed", "plain")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    whole, again = (load_run(tmp_path / name) for name in ("whole", "killed"))
+    assert again["metrics"] == whole["metrics"]  # bit for bit: accuracy, per-class values, best epoch
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    pd.testing.assert_frame_equal(again["history"][columns], whole["history"][columns])
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "killed" / "predictions.csv"),
+                                  pd.read_csv(tmp_path / "whole" / "predictions.csv"))
 
 
 @pytest.mark.parametrize(

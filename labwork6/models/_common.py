@@ -5,6 +5,9 @@ from __future__ import annotations
 import keras
 
 CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", None)
+#: Names of the layers a trained model puts between its input and the network (see
+#: :func:`front_layers`); they are not part of the architecture and are not counted.
+FRONT_LAYERS = ("preprocessing", "augmentation")
 
 
 def check_common_arguments(
@@ -50,6 +53,30 @@ def check_common_arguments(
             f"Received: classifier_activation={classifier_activation!r}"
         )
     return height, width_px, channels
+
+
+def front_layers(input_shape, preprocessing=None, augmentation=None) -> tuple[tuple, list]:
+    """The shape of the model's ``Input`` and the layers between it and the network.
+
+    ``preprocessing`` (a model named "preprocessing", e.g.
+    :func:`labwork6.preprocessing.build_preprocessing`) turns raw images into the network's
+    ``input_shape``; the model's input is then the preprocessing's (raw images of any size).
+    ``augmentation`` (named "augmentation") is active in training only. Both None: the
+    input is ``input_shape`` and there is nothing in front, as in keras.applications.
+    """
+    for layer, name in zip((preprocessing, augmentation), FRONT_LAYERS, strict=True):
+        if layer is not None and layer.name != name:
+            raise ValueError(f"The {name} layer must be named {name!r}. Received: name={layer.name!r}")
+    shape = tuple(input_shape)
+    if preprocessing is not None:
+        produced = tuple(preprocessing.outputs[0].shape[1:])
+        if produced != shape:
+            raise ValueError(
+                f"`preprocessing` must produce the network's input_shape {shape}. "
+                f"Received: preprocessing with output shape {produced}"
+            )
+        shape = tuple(preprocessing.inputs[0].shape[1:])
+    return shape, [layer for layer in (preprocessing, augmentation) if layer is not None]
 
 
 def scaled(units: int, width: float) -> int:

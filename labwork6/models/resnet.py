@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import keras
 
-from labwork6.models._common import check_common_arguments, predictions_layer, scaled
+from labwork6.models._common import check_common_arguments, front_layers, predictions_layer, scaled
 
 BN_MOMENTUM = 0.9  # PyTorch's 0.1 in Keras' convention; right for few steps per epoch.
 BN_EPSILON = 1e-5
@@ -95,6 +95,8 @@ def build_resnet(
     num_classes: int = 1000,
     width: float = 1.0,
     classifier_activation: str | None = "softmax",
+    preprocessing: keras.Layer | None = None,
+    augmentation: keras.Layer | None = None,
     name: str = "resnet",
 ) -> keras.Model:
     """Build an uncompiled residual network from a list of :class:`Stage`.
@@ -109,6 +111,8 @@ def build_resnet(
         zero_init_residual: start each block's last batch-norm scale at zero (Goyal et
             al. 2017), so every block starts as the identity.
         input_shape, num_classes, width, classifier_activation: as in
+            :func:`labwork6.models.vgg.build_vgg`.
+        preprocessing, augmentation: optional layers in front of the network, as in
             :func:`labwork6.models.vgg.build_vgg`.
 
     Returns:
@@ -127,12 +131,15 @@ def build_resnet(
         down_sampling *= stage.stride
     check_common_arguments(input_shape, num_classes, width, classifier_activation, down_sampling)
 
-    inputs = keras.Input(shape=tuple(input_shape), name="input_layer")
+    raw_shape, front = front_layers(input_shape, preprocessing, augmentation)
+    inputs = x = keras.Input(shape=raw_shape, name="input_layer")
+    for layer in front:
+        x = layer(x)
     if stem == "imagenet":
-        x = _conv_bn(inputs, scaled(stem_filters, width), 7, 2, "conv1")
+        x = _conv_bn(x, scaled(stem_filters, width), 7, 2, "conv1")
         x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_pool")(x)
     else:
-        x = _conv_bn(inputs, scaled(stem_filters, width), 3, 1, "conv1")
+        x = _conv_bn(x, scaled(stem_filters, width), 3, 1, "conv1")
     for stage_index, stage in enumerate(stages, start=2):
         for block_index in range(1, stage.blocks + 1):
             x = residual_block(
@@ -165,28 +172,3 @@ def build_resnet_preset(preset: str, *, stem: str | None = None, **kwargs) -> ke
     stages = config.pop("stages")
     return build_resnet(stages, name=preset, **config, **kwargs)
 
-
-def build_resnet18(**kwargs) -> keras.Model:
-    """ResNet18 (He et al. 2016); 11,689,512 parameters at 224x224x3, 1000 classes."""
-    return build_resnet_preset("resnet18", **kwargs)
-
-
-def build_resnet19(**kwargs) -> keras.Model:
-    """ResNet-19 (Zheng et al. 2021) as a ReLU network; 12,630,858 trainable parameters
-    at 32x32x3, 10 classes."""
-    return build_resnet_preset("resnet19", **kwargs)
-
-
-def build_resnet34(**kwargs) -> keras.Model:
-    """ResNet34 (He et al. 2016); 21,797,672 parameters at 224x224x3, 1000 classes."""
-    return build_resnet_preset("resnet34", **kwargs)
-
-
-def build_resnet50(**kwargs) -> keras.Model:
-    """ResNet50 with bottleneck blocks (He et al. 2016); 25,557,032 parameters."""
-    return build_resnet_preset("resnet50", **kwargs)
-
-
-def build_plain34(**kwargs) -> keras.Model:
-    """The 34-layer plain network of He et al. 2016 (ResNet34 without shortcuts)."""
-    return build_resnet_preset("plain34", **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from labwork6.models._common import check_common_arguments, predictions_layer, scaled
+from labwork6.models._common import check_common_arguments, front_layers, predictions_layer, scaled
 
 #: Convolutions per block for each depth (Table 1 of the paper); every block ends with a
 #: 2x2 max pooling of stride 2 and the five blocks have 64, 128, 256, 512, 512 filters.
@@ -40,6 +40,8 @@ def build_vgg(
     width: float = 1.0,
     classifier_activation: str | None = "softmax",
     kernel_initializer: str = "he_normal",
+    preprocessing: keras.Layer | None = None,
+    augmentation: keras.Layer | None = None,
     name: str | None = None,
 ) -> keras.Sequential:
     """Build an uncompiled VGG network (configuration A, B, D or E) with ``keras.Sequential``.
@@ -76,7 +78,10 @@ def build_vgg(
     check_common_arguments(input_shape, num_classes, width, classifier_activation, VGG_MIN_SIZE)
 
     model = keras.Sequential(name=name or f"vgg{depth}{'_bn' if batch_norm else ''}")
-    model.add(keras.Input(shape=tuple(input_shape), name="input_layer"))
+    raw_shape, front = front_layers(input_shape, preprocessing, augmentation)
+    model.add(keras.Input(shape=raw_shape, name="input_layer"))
+    for layer in front:
+        model.add(layer)
     for block, (convs, filters) in enumerate(zip(VGG_CONFIGS[depth], VGG_FILTERS, strict=True), start=1):
         for index in range(1, convs + 1):
             prefix = f"block{block}_"

@@ -1,0 +1,71 @@
+"""Keras callbacks of a training run: model selection, epoch log, NaN guard, seeded epochs."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+import numpy as np
+
+#: Room for this many random draws per layer and epoch before two epochs' streams overlap.
+DRAWS_PER_EPOCH = 2**20
+
+
+class SelectionScore(keras.callbacks.Callback):
+    """Adds ``val_selection``: validation accuracy, ties broken by lower validation loss.
+
+    With a few hundred validation images many epochs tie on accuracy; the loss term
+    (scaled below one image's worth of accuracy) picks the better-calibrated one.
+    """
+
+    def __init__(self, num_val: int):
+        super().__init__()
+        self.one_image = 1.0 / max(1, num_val)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and "val_accuracy" in logs:
+            loss = logs["val_loss"] if math.isfinite(logs["val_loss"]) else float("inf")
+            # loss / (1 + loss) is increasing and < 1, so the penalty stays below one image.
+            penalty = 1.0 if math.isinf(loss) else loss / (1.0 + loss)
+            logs["val_selection"] = logs["val_accuracy"] - 0.5 * self.one_image * penalty
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Adds the learning rate and the epoch's wall-clock seconds to the logs."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class NaNGuard(keras.callbacks.TerminateOnNaN):
+    """``TerminateOnNaN`` that remembers it fired, so the run is marked failed."""
+
+    fired = False
+
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
+        if self.model.stop_training and logs and not np.isfinite(logs.get("loss", 0.0)):
+            self.fired = True
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """Restart every random layer's stream (dropout, augmentation) at a point set by the epoch.
+
+    Keras' seed generators keep a ``[seed, counter]`` state that a weights file does not
+    save, so a resumed run would draw other dropout masks and augmentations than an
+    uninterrupted one. Setting the counter to ``epoch * DRAWS_PER_EPOCH`` at the start of each
+    epoch makes epoch ``e``'s draws depend only on the layers' seeds and ``e``.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for variable in self.model.variables:
+            if variable.path.endswith("seed_generator_state"):
+                state = np.array(keras.ops.convert_to_numpy(variable))
+                state[1] = epoch * DRAWS_PER_EPOCH
+                variable.assign(state)

@@ -1,0 +1,110 @@
+"""Training recipes and the configuration of a run: what to train, how long, how fast.
+
+A run's configuration is the recipe of its model family, then the profile's settings, then
+the caller's overrides; :func:`resolve_config` builds it and checks every value.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from labwork6.models import model_family
+from labwork6.profiles import get_profile, resolve_precision
+
+#: AdamW with a short linear warm-up and a cosine decay to zero, label smoothing, small
+#: batches (many steps on small data): what trained both families from scratch here.
+_ADAMW_COSINE = {
+    "optimizer": "adamw",
+    "learning_rate": 1e-3,
+    "weight_decay": 1e-4,
+    "warmup_fraction": 0.05,
+    "label_smoothing": 0.1,
+    "batch_size": 32,
+    "image_size": None,  # None: the native size, raised to min_image_size when smaller
+}
+
+#: Default training recipe per model family: what reliably trains each network from
+#: scratch on small data (README, "Training recipe", says why).
+RECIPES: dict[str, dict] = {
+    "vgg": {**_ADAMW_COSINE, "epochs": 20, "min_image_size": 32,  # five 2x2 poolings
+            "model_options": {"head": "paper"}},
+    # Two stride-2 stages leave 4x4 maps at 16x16, as 32x32 CIFAR images leave 8x8.
+    "resnet": {**_ADAMW_COSINE, "epochs": 15, "min_image_size": 16, "model_options": {}},
+}
+OPTIMIZERS = ("adamw", "adam", "sgd")
+DISTRIBUTIONS = (None, "mirrored", "multiworker")
+#: Bumped when run folders change meaning (2: preprocessing inside model.keras).
+RUN_FORMAT = 2
+
+
+def resolve_config(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,
+                   **overrides) -> dict:
+    """The full configuration of a run: recipe of the model family, then profile, then overrides.
+
+    ``overrides`` may set any recipe key (``epochs``, ``batch_size``, ``learning_rate``,
+    ``optimizer``, ``weight_decay``, ``warmup_fraction``, ``label_smoothing``,
+    ``image_size``, ``model_options``) and ``width``, ``precision``, ``channels``,
+    ``augment``, ``deterministic``, ``distribute``, ``patience``, ``subsample``; a value
+    of None keeps the default.
+    """
+    family = model_family(model)
+    settings = get_profile(profile)
+    config = {"model": model, "dataset": str(dataset or settings["dataset"]), "profile": settings["name"],
+              "seed": int(seed), "run_format": RUN_FORMAT, **RECIPES[family]}
+    config["model_options"] = dict(config["model_options"])
+    config.update({"width": settings["width"], "precision": settings["precision"],
+                   "subsample": settings["subsample"], "channels": None, "augment": True,
+                   "deterministic": False, "distribute": None, "patience": None})
+    for key in ("epochs", "batch_size"):
+        if settings.get(key):
+            config[key] = settings[key]
+    unknown = set(overrides) - set(config)
+    if unknown:
+        raise ValueError(f"Unknown training options {sorted(unknown)}. Valid: {sorted(config)}")
+    config.update({key: value for key, value in overrides.items() if value is not None})
+    check_config(config)
+    return config
+
+
+def check_config(config: dict) -> None:
+    """Raise ``ValueError`` naming the first invalid value of a run configuration."""
+    positive = {"epochs": int, "batch_size": int, "image_size": int}
+    for key, kind in positive.items():
+        value = config[key]
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"`{key}` must be a positive integer. Received: {key}={value!r}")
+    if not config["learning_rate"] > 0:
+        raise ValueError(f"`learning_rate` must be > 0. Received: learning_rate={config['learning_rate']!r}")
+    if config["optimizer"] not in OPTIMIZERS:
+        raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}. Received: optimizer={config['optimizer']!r}")
+    if config["distribute"] not in DISTRIBUTIONS:
+        raise ValueError(f"`distribute` must be one of {DISTRIBUTIONS}. Received: distribute={config['distribute']!r}")
+    if not 0 <= config["warmup_fraction"] < 1:
+        raise ValueError(f"`warmup_fraction` must be in [0, 1). Received: {config['warmup_fraction']!r}")
+    resolve_precision(config["precision"])  # validates the name
+
+
+def model_image_size(config: dict, image_shape) -> int | None:
+    """The size images are resized to: ``image_size`` if set, else the native size, raised to
+    the family's ``min_image_size`` when smaller (digits' 8x8 -> 32x32 for VGG)."""
+    if config.get("image_size"):
+        return config["image_size"]
+    minimum = config.get("min_image_size") or 1
+    return minimum if min(image_shape[:2]) < minimum else None
+
+
+def make_optimizer(config: dict, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer with a linear warm-up then cosine decay to zero, per step."""
+    total = steps_per_epoch * config["epochs"]
+    warmup = int(config["warmup_fraction"] * total)
+    peak = config["learning_rate"]
+    if warmup:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, max(1, total - warmup), warmup_target=peak, warmup_steps=warmup)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(peak, max(1, total))
+    if config["optimizer"] == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=config["weight_decay"])
+    if config["optimizer"] == "adam":
+        return keras.optimizers.Adam(schedule)
+    return keras.optimizers.AdamW(schedule, weight_decay=config["weight_decay"])
