@@ -2,7 +2,8 @@
 
 A run folder (``runs/<profile>/<dataset>-<model>-seed<seed>/``) holds ``config.json``,
 ``history.csv``, ``model.keras`` (the best epoch, preprocessing included), ``predictions.csv``,
-``metrics.json``, ``confusion_matrix.csv``, ``classification_report.csv`` and ``timing.json``.
+``metrics.json``, ``confusion_matrix.csv``, ``classification_report.csv``, ``robustness.csv``
+(test accuracy under corruptions) and ``timing.json``.
 The SVC baseline writes the same files except the Keras ones.
 """
 
@@ -18,7 +19,7 @@ from labwork6.metrics import classification_metrics, classification_report_frame
 from labwork6.profiles import runs_root
 
 RUN_FILES = ("config.json", "history.csv", "model.keras", "predictions.csv", "metrics.json",
-             "confusion_matrix.csv", "classification_report.csv", "timing.json")
+             "confusion_matrix.csv", "classification_report.csv", "robustness.csv", "timing.json")
 
 
 def run_dir_for(model: str, dataset: str, seed: int, profile: str, root=None) -> Path:

@@ -31,6 +31,7 @@ from labwork6.models import count_parameters, get_model, layer_table
 from labwork6.preprocessing import augmentation_for, build_preprocessing, make_pipeline
 from labwork6.profiles import cpu_info, resolve_precision
 from labwork6.recipes import RECIPES, make_optimizer, model_image_size, resolve_config
+from labwork6.robustness import robustness_table, write_robustness
 from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, write_evaluation, write_json
 
 __all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "run_dataset", "train"]
@@ -110,6 +111,15 @@ def compile_model(network: keras.Model, config: dict, *, binary: bool, steps_per
     return network
 
 
+def normalization_statistics(network: keras.Model, num_images: int) -> dict:
+    """The per-channel mean and std the model's ``normalization`` layer was adapted to (on the
+    training split, after scaling to [0, 1] and resizing), for the run's config and the report."""
+    layer = network.get_layer("preprocessing").get_layer("normalization")
+    mean = np.ravel(keras.ops.convert_to_numpy(layer.mean)).astype(float)
+    std = np.sqrt(np.ravel(keras.ops.convert_to_numpy(layer.variance)).astype(float))
+    return {"mean": mean.tolist(), "std": std.tolist(), "num_images": int(num_images), "fitted_on": "train split only"}
+
+
 def targets(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """What the loss compares with: a column of 0/1 for two classes, else one-hot rows."""
     if num_classes == 2:
@@ -119,7 +129,7 @@ def targets(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 _NOT_COMPARED = {"status", "epochs_run", "versions", "hardware", "parameters", "multiply_adds", "class_names",
                  "num_classes", "input_shape", "raw_input_shape", "error", "resolved_precision", "steps_per_epoch",
-                 "counts", "num_replicas_in_sync"}
+                 "counts", "num_replicas_in_sync", "normalization"}
 
 
 def _comparable(config: dict) -> dict:
@@ -219,6 +229,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         raw_input_shape=[int(d) for d in data.image_shape], num_classes=data.num_classes,
         class_names=list(data.class_names), counts={split: int(len(getattr(data, split).labels))
                                                     for split in ("train", "val", "test")},
+        normalization=normalization_statistics(network, len(data.train.labels)),
         parameters=count_parameters(network), multiply_adds=int(layer_table(network).iloc[-1]["multiply_adds"]),
         num_replicas_in_sync=int(strategy.num_replicas_in_sync) if strategy else 1, **environment(),
     )
@@ -243,7 +254,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
                       "learning rate or use float32 precision")
         write_json(run_dir / "config.json", config)
         raise TrainingFailed(f"Training of {model} failed: {config['error']}. Run folder: {run_dir}")
-    test_once(run_dir, data, history)
+    test_once(run_dir, data, history, seed=seed)
     config["status"] = "completed"
     write_json(run_dir / "config.json", config)
     return run_dir
@@ -258,16 +269,23 @@ def _one_based_history(path: Path) -> pd.DataFrame:
     return history
 
 
-def test_once(run_dir: Path, data, history: pd.DataFrame) -> dict:
+def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0) -> dict:
     """Model selection is over: load the best epoch's model and use the test split, once.
 
-    Writes the evaluation files and ``timing.json``; returns the metrics."""
+    Writes the evaluation files, ``robustness.csv`` (the test images under corruptions, seeded
+    by ``seed`` so every model of a seed sees the same damage) and ``timing.json``; returns
+    the metrics."""
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
     probabilities = best.predict(data.test.images, batch_size=256, verbose=0)
     predictions = labels_from_probabilities(probabilities)
     metrics = write_evaluation(run_dir, data.test.labels, predictions, probabilities, data.class_names,
                                best_epoch=best_epoch)
+
+    def predict(images):
+        return labels_from_probabilities(best.predict(images, batch_size=256, verbose=0))
+
+    write_robustness(run_dir, robustness_table(predict, data.test.images, data.test.labels, seed=seed))
     write_json(run_dir / "timing.json", timing(best, data.test.images[:256], history))
     return metrics
 

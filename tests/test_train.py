@@ -47,6 +47,10 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"} <= set(history)
     assert metrics["best_epoch"] == int(history["epoch"][history["val_selection"].idxmax()])
     assert timing["train_seconds"] > 0 and timing["inference_throughput"] > 0
+    robustness = pd.read_csv(smoke_run / "robustness.csv")
+    clean = robustness[robustness["corruption"] == "none"].iloc[0]
+    assert np.isclose(clean["accuracy"], metrics["accuracy"]) and len(robustness) == 1 + 7 * 5
+    assert len(config["normalization"]["mean"]) == 1 and config["normalization"]["std"][0] > 0
     assert find_runs(smoke_run.parent.parent, "smoke") == [smoke_run]
 
 
