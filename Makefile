@@ -2,6 +2,7 @@
 #   make all    the main job: every notebook on the embedded default dataset, then the PDF report
 #   make test   the tests
 # Each installs what it needs first (a virtual environment in .venv; TeX via apt-get for the PDF).
+# Dependencies: ranges in pyproject.toml; requirements.txt pins them (`make requirements` regenerates it).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,8 +10,12 @@ PY := $(VENV)/bin/python
 PROFILE ?= $(or $(LABWORK6_PROFILE),default)
 SEEDS ?= 0 1 2
 export LABWORK6_PROFILE := $(PROFILE)
+# Jupyter refuses to start as root ("Running as root is not recommended. Use --allow-root"):
+# containers and CI machines run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: all install tex test lint notebooks report seeds bench lab clean-notebooks check-notebooks clean help
+.PHONY: all install requirements tex test test-fast lint notebooks report seeds bench lab colab-links \
+	clean-notebooks check-notebooks clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,17 +28,35 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet -e ".[notebooks,test]"
+	$(PY) -m pip check
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 
-install: $(VENV)/.installed  ## create .venv and install the package with its dependencies (idempotent)
+install: $(VENV)/.installed  ## create .venv: the pinned requirements, then the package with its dependencies checked
+
+define REQUIREMENTS_HEADER
+# The exact versions that `make install` installs and the tests passed with, resolved for
+# Linux and Python $(shell $(PY) -c 'import sys; print(*sys.version_info[:2], sep=".")' 2>/dev/null). The ranges live in pyproject.toml; after changing them,
+# regenerate this file with `make requirements` (uv, keeping each pin the ranges still allow):
+#   uv pip compile pyproject.toml --extra notebooks --extra test -o requirements.txt
+endef
+export REQUIREMENTS_HEADER
+
+requirements: install  ## regenerate requirements.txt from pyproject.toml's ranges with uv (keeps pins the ranges allow)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra notebooks --extra test --python $(PY) --quiet --no-header \
+	  -o requirements.txt
+	{ echo "$$REQUIREMENTS_HEADER"; cat requirements.txt; } > requirements.txt.new && mv requirements.txt.new requirements.txt
 
 tex:  ## install TeX (latexmk, pdflatex) with apt-get when it is missing
 	@bash .ci/install-tex
 
-test: install tex  ## run the tests (they include the smoke pipeline and its PDF)
+test: install tex  ## run all the tests, as CI does (they include the smoke pipeline and its PDF)
 	$(PY) -m pytest
+
+test-fast: install  ## the tests not marked slow (no training, notebooks or benchmarks), in about a minute
+	$(PY) -m pytest -m "not slow"
 
 lint: install  ## ruff on the package, tests and notebooks
 	$(VENV)/bin/ruff check .
@@ -54,8 +77,11 @@ seeds: install  ## train VGG19 and ResNet19 on SEEDS (default 0 1 2) for mean +-
 bench: install  ## performance benchmarks (benchmarks/results/; ~15 min on 2 quiet cores; BENCH_ARGS="--only vgg")
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
-lab: install  ## open JupyterLab with the package importable
-	$(VENV)/bin/jupyter lab notebooks
+lab: install  ## open JupyterLab on the project (notebooks/, runs/, report/) with the package importable
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS)
+
+colab-links: install  ## name your fork in pyproject, badges and setup cells: make colab-links REPO=OWNER/NAME [BRANCH=main]
+	$(PY) -m labwork6 colab-links $(if $(REPO),--repo $(REPO)) $(if $(BRANCH),--branch $(BRANCH))
 
 clean-notebooks: install  ## strip outputs from the notebooks in place
 	$(PY) -m labwork6 check-notebooks notebooks --fix
