@@ -16,6 +16,8 @@ from labwork6.models import get_model
 from labwork6.runs import RUN_FILES, find_runs, load_run
 from labwork6.train import TrainingFailed, resolve_config, train
 
+pytestmark = pytest.mark.slow
+
 SMALL = dict(profile="smoke", width=0.0625, subsample=30)
 
 
