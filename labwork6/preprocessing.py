@@ -137,8 +137,9 @@ def make_pipeline(
 ) -> tf.data.Dataset:
     """A tf.data pipeline over in-memory raw images and labels.
 
-    Evaluation (``training=False``): the images in order, batched, once. Training: one
-    stream of the batches of epochs ``first_epoch`` .. ``epochs - 1``, each epoch in the order
+    Images come out as float32 (values unchanged). Evaluation (``training=False``): the images
+    in order, batched, once. Training: a stream of the batches of epochs ``first_epoch`` ..
+    ``epochs - 1`` (then again from ``first_epoch``), each epoch in the order
     :func:`epoch_order` (``seed``, epoch) gives, to be used with ``steps_per_epoch`` in
     ``fit``; a run resumed at epoch ``e`` passes ``first_epoch=e`` and sees exactly the
     batches an uninterrupted run sees from there.
@@ -151,15 +152,19 @@ def make_pipeline(
         raise ValueError("make_pipeline needs at least one image. Received: 0 images.")
     if not 0 <= first_epoch < epochs:
         raise ValueError(f"Need 0 <= first_epoch < epochs. Received: first_epoch={first_epoch}, epochs={epochs}.")
+    # Images leave the pipeline as float32 (the models' input dtype): distribution strategies
+    # reduce a batch across workers to build the model, which uint8 does not support.
     if not training:
         dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(int(batch_size))
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        return dataset.map(lambda images, labels: (tf.cast(images, tf.float32), labels)).prefetch(tf.data.AUTOTUNE)
     images, labels, count = tf.constant(x), tf.constant(y), len(x)
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(
         lambda epoch: tf.data.Dataset.from_tensor_slices(epoch_order(count, seed, epoch))
         .batch(int(batch_size), drop_remainder=drop_remainder))
-    dataset = dataset.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda index: (tf.cast(tf.gather(images, index), tf.float32), tf.gather(labels, index)))
+    # Repeated, so that a reader that takes a batch ahead (Keras does, to build a distributed
+    # model) cannot exhaust it; fit's steps_per_epoch bounds what training reads.
+    return dataset.repeat().prefetch(tf.data.AUTOTUNE)
 
 
 def augmentation_for(dataset_name: str, image_shape, seed: int = 0, *, flip: bool | None = None):

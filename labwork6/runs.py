@@ -10,6 +10,10 @@ The SVC baseline writes the same files except the Keras ones.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +24,65 @@ from labwork6.profiles import runs_root
 
 RUN_FILES = ("config.json", "history.csv", "model.keras", "predictions.csv", "metrics.json",
              "confusion_matrix.csv", "classification_report.csv", "robustness.csv", "timing.json")
+
+
+LOCK_NAME = ".lock"
+
+
+class RunFolderInUse(FileExistsError):
+    """Another live process is writing this run folder."""
+
+
+def _lock_owner_alive(path: Path) -> bool:
+    owner = load_json(path)
+    if not isinstance(owner, dict) or not isinstance(owner.get("pid"), int):
+        # Unreadable: being written this instant (young) or left by a crash (old).
+        try:
+            return time.time() - path.stat().st_mtime < 10
+        except OSError:
+            return False
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine's process: cannot be checked from here
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def run_lock(run_dir):
+    """Hold ``<run_dir>/.lock`` (pid and host of this process) while writing the run folder.
+
+    A second process on the same folder gets :class:`RunFolderInUse` naming the owner; a lock
+    whose process is gone (killed, crashed) is stale and taken over.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_NAME
+    for _ in range(3):
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _lock_owner_alive(path):
+                owner = load_json(path) or {}
+                raise RunFolderInUse(
+                    f"The run folder {run_dir} is being written by another process (pid {owner.get('pid', '?')} on "
+                    f"{owner.get('host', '?')}). Wait for it to finish or stop it; a lock left by a process that "
+                    f"no longer runs is taken over. Lock file: {path}") from None
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}, file)
+        break
+    else:
+        raise RunFolderInUse(f"Could not lock the run folder {run_dir}: {path} keeps reappearing.")
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def run_dir_for(model: str, dataset: str, seed: int, profile: str, root=None) -> Path:

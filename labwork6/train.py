@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -26,13 +27,14 @@ import tensorflow as tf
 from labwork6 import __version__
 from labwork6.callbacks import EpochLog, EpochSeeds, NaNGuard, SelectionScore
 from labwork6.data import load_dataset
+from labwork6.distribute import build_for_multiworker, cluster_task, distribution_strategy
 from labwork6.metrics import labels_from_probabilities
 from labwork6.models import count_parameters, get_model, layer_table
 from labwork6.preprocessing import augmentation_for, build_preprocessing, make_pipeline
 from labwork6.profiles import cpu_info, resolve_precision
 from labwork6.recipes import RECIPES, make_optimizer, model_image_size, resolve_config
 from labwork6.robustness import robustness_table, write_robustness
-from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, write_evaluation, write_json
+from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, run_lock, write_evaluation, write_json
 
 __all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "run_dataset", "train"]
 
@@ -62,19 +64,6 @@ def precision_policy(name: str):
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
-
-
-def distribution_strategy(name: str | None):
-    """None (one device), ``mirrored`` (all local GPUs, or all logical CPU devices) or
-    ``multiworker`` (several machines described by the ``TF_CONFIG`` variable)."""
-    if name is None:
-        return None
-    if name == "mirrored":
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-                  [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
-                                              if not tf.config.list_logical_devices("GPU") else None)
-    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def run_dataset(config: dict):
@@ -196,23 +185,36 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         profile: ``smoke``, ``default`` or ``full`` (default: ``$LABWORK6_PROFILE``).
         seed: fixes the splits, the initialisation, the batch order and the random draws.
         run_dir: the run folder (default ``<runs>/<profile>/<dataset>-<model>-seed<seed>``).
+            With ``distribute="multiworker"`` only the chief writes it; other workers write a
+            temporary folder, which they return.
         overwrite: retrain even when a completed run with the same configuration exists
             (otherwise that run is kept and returned).
         callbacks: extra Keras callbacks.
         **overrides: see :func:`labwork6.recipes.resolve_config`.
     """
     config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
+    task = cluster_task() if config["distribute"] == "multiworker" else None
     # Before any TensorFlow op: collective ops (multi-worker) must be configured at start-up.
     strategy = distribution_strategy(config["distribute"])
     run_dir = Path(run_dir) if run_dir else run_dir_for(model, config["dataset"], seed, config["profile"], runs)
+    if task and not task.is_chief:
+        # Only the chief writes the run folder; the others write to a temporary one.
+        run_dir = Path(tempfile.mkdtemp(prefix=f"labwork6-{task.task_type}{task.index}-"))
     previous = load_json(run_dir / "config.json")
     if (previous and previous.get("status") == "completed" and not overwrite
             and _comparable(previous) == _comparable(config) and all((run_dir / f).exists() for f in RUN_FILES)):
         print(f"[labwork6] {run_dir} is already trained with this configuration; reusing it "
               "(pass overwrite=True / --overwrite to train again).")
         return run_dir
-    first_epoch = _prepare_run_dir(run_dir, config, previous)
+    with run_lock(run_dir):
+        _train_into(run_dir, config, previous, strategy, verbose, callbacks)
+    return run_dir
 
+
+def _train_into(run_dir: Path, config: dict, previous: dict | None, strategy, verbose, callbacks) -> None:
+    """The steps of :func:`train` once the run folder is this process's."""
+    first_epoch = _prepare_run_dir(run_dir, config, previous)
+    seed = config["seed"]
     precision = resolve_precision(config["precision"])
     keras.utils.set_random_seed(seed)
     if config["deterministic"]:
@@ -238,12 +240,17 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], first_epoch, callbacks)
     nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
     if first_epoch < config["epochs"]:
+        # Every worker builds the same stream; DATA sharding hands each its part of every batch.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
                                        batch_size=config["batch_size"], training=True, seed=seed,
-                                       epochs=config["epochs"], first_epoch=first_epoch)
+                                       epochs=config["epochs"], first_epoch=first_epoch).with_options(options)
         val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
-                                     batch_size=config["batch_size"], training=False)
+                                     batch_size=config["batch_size"], training=False).with_options(options)
         with precision_policy(precision):
+            if config["distribute"] == "multiworker":
+                build_for_multiworker(network, strategy, next(iter(val_pipeline)))
             network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
                         steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose,
                         shuffle=False)  # the pipeline orders each epoch
@@ -253,11 +260,10 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         config.update(status="failed", error="the training loss became NaN (TerminateOnNaN); lower the "
                       "learning rate or use float32 precision")
         write_json(run_dir / "config.json", config)
-        raise TrainingFailed(f"Training of {model} failed: {config['error']}. Run folder: {run_dir}")
+        raise TrainingFailed(f"Training of {config['model']} failed: {config['error']}. Run folder: {run_dir}")
     test_once(run_dir, data, history, seed=seed)
     config["status"] = "completed"
     write_json(run_dir / "config.json", config)
-    return run_dir
 
 
 def _one_based_history(path: Path) -> pd.DataFrame:
