@@ -1,0 +1,262 @@
+"""LaTeX for the report: escaping, number formatting, tables, the numbers file and the PDF.
+
+- :func:`table_to_latex` and :func:`markdown_table` turn a DataFrame into a booktabs table
+  (pandas' ``Styler.to_latex``) and a GitHub Markdown table (``tabulate``);
+  :func:`write_table` writes a :class:`Table` as ``stem.tex``, ``stem.md`` and ``stem.csv``.
+- :func:`numbers_to_tex` turns a dict of named values into ``\\newcommand`` macros (booleans
+  into ``\\newif`` flags, missing values into "n/a"), so that the report's prose quotes
+  numbers without typing them.
+- :func:`build_pdf` compiles the report with ``latexmk``.
+
+The benchmarks (``benchmarks/_results.py``) write their tables with the same functions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+import numpy as np
+import pandas as pd
+
+REPORT_NAME = "Report.6.CNN.tex"
+TEX_INSTALL_HINT = (
+    "Install TeX with `make tex`, or `sudo apt-get install latexmk texlive-latex-recommended "
+    "texlive-latex-extra texlive-fonts-recommended lmodern` (Debian/Ubuntu; elsewhere install "
+    "TeX Live or MiKTeX with latexmk)."
+)
+#: What a missing value becomes: in the prose's macros, and in table cells.
+MISSING_MACRO = "n/a"
+MISSING_CELL = "–"
+
+_MACRO_NAME = re.compile(r"^[A-Za-z]+$")
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+#: Signs written by the formatting helpers, and their LaTeX math equivalents.
+_MATH_SIGNS = {"±": r"$\pm$", "×": r"$\times$"}
+
+
+class TexNotFoundError(RuntimeError):
+    """latexmk or pdflatex is not installed; the message says how to install TeX."""
+
+
+class LatexError(RuntimeError):
+    """latexmk failed; the message holds the end of the LaTeX log."""
+
+
+# --------------------------------------------------------------------------- text and numbers
+
+
+def tex_escape(text) -> str:
+    """``text`` with LaTeX's special characters escaped; ``--`` stays two hyphens (not an
+    en dash), so that command-line options read as typed."""
+    escaped = "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
+    return escaped.replace("--", "-{}-")
+
+
+def _math_signs(text: str) -> str:
+    for sign, latex in _MATH_SIGNS.items():
+        text = text.replace(sign, latex)
+    return text
+
+
+def is_missing(value) -> bool:
+    """True for None, NaN and pandas' NA."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def thousands(value) -> str | None:
+    """``12288000`` -> ``"12,288,000"`` (rounded to an integer); None when missing."""
+    return None if is_missing(value) else f"{int(round(float(value))):,}"
+
+
+def fixed(value, decimals: int) -> str | None:
+    """``value`` with ``decimals`` decimals; None when missing."""
+    return None if is_missing(value) else f"{float(value):.{decimals}f}"
+
+
+def shape_text(shape) -> str | None:
+    """``(32, 32, 1)`` -> ``"32×32×1"``; None when there is no shape."""
+    if shape is None or len(shape) == 0:
+        return None
+    return "×".join(str(int(d)) for d in shape)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class Table:
+    """A table for the report: the shown ``frame`` and how to write it.
+
+    Attributes:
+        frame: the table as shown (formatted strings); its index is the first column.
+        numeric: the unrounded numbers for the CSV (default: ``frame``).
+        column_format, longtable, caption, label, index: see :func:`table_to_latex`.
+    """
+
+    frame: pd.DataFrame
+    numeric: pd.DataFrame | None = None
+    column_format: str | None = None
+    longtable: bool = False
+    caption: str | None = None
+    label: str | None = None
+    index: bool = True
+
+
+def _with_index_as_columns(frame: pd.DataFrame, index: bool) -> pd.DataFrame:
+    if not index:
+        return frame.reset_index(drop=True)
+    flat = frame.reset_index()
+    if isinstance(frame.columns, pd.MultiIndex):
+        # the index names go on the last header row, next to the other column names
+        levels = frame.columns.nlevels
+        flat.columns = pd.MultiIndex.from_tuples(
+            [("",) * (levels - 1) + (column[0],) if i < frame.index.nlevels else column
+             for i, column in enumerate(flat.columns)])
+    return flat
+
+
+def table_to_latex(frame: pd.DataFrame, *, column_format: str | None = None, longtable: bool = False,
+                   caption: str | None = None, label: str | None = None, index: bool = True) -> str:
+    """A DataFrame as a booktabs LaTeX table, made by ``Styler.to_latex(hrules=True)``.
+
+    With ``index`` the index becomes the first column(s), named on the last header row.
+    Cells and column names are escaped (``escape="latex"``), missing cells shown as ``–``,
+    and the ``±`` and ``×`` signs become ``$\\pm$`` and ``$\\times$``. Without ``caption``
+    and ``longtable`` the result is a bare ``tabular``, for the report to place in its own
+    ``table`` float; with a ``caption`` it is a centred ``table`` float; ``longtable``
+    tables break across pages. ``caption`` is LaTeX (escape plain text with
+    :func:`tex_escape`).
+    """
+    flat = _with_index_as_columns(frame, index)
+    styler = flat.style.format(escape="latex", na_rep=MISSING_CELL).hide(axis="index")
+    styler = styler.format_index(escape="latex", axis=1)
+    if column_format is None:
+        column_format = "l" * (frame.index.nlevels if index else 0) + "r" * frame.shape[1]
+    options = {"hrules": True, "column_format": column_format, "multicol_align": "c"}
+    if longtable:
+        options.update(environment="longtable", caption=caption, label=label)
+    elif caption is not None:
+        options.update(environment="table", caption=caption, label=label, position="htbp",
+                       position_float="centering")
+    return _math_signs(styler.to_latex(**options))
+
+
+def markdown_table(frame: pd.DataFrame, *, index: bool = True) -> str:
+    """A DataFrame as a GitHub Markdown table (``tabulate``), cells as they are shown.
+
+    With ``index`` the index becomes the first column(s). Multi-level column names are
+    joined with spaces, missing cells shown as ``–`` and ``|`` escaped.
+    """
+    from tabulate import tabulate
+
+    flat = _with_index_as_columns(frame, index)
+    if isinstance(flat.columns, pd.MultiIndex):
+        headers = [" ".join(str(part) for part in column if str(part)) for column in flat.columns]
+    else:
+        headers = [str(column) for column in flat.columns]
+
+    def cell(value) -> str:
+        return (MISSING_CELL if is_missing(value) else str(value)).replace("|", "\\|")
+
+    rows = [[cell(value) for value in row] for row in flat.itertuples(index=False)]
+    text = tabulate(rows, headers=[header.replace("|", "\\|") for header in headers], tablefmt="pipe",
+                    disable_numparse=True, stralign=None, numalign=None)
+    return text + "\n"
+
+
+def write_table(table: Table, out_dir, stem: str) -> list[Path]:
+    """Write ``stem.tex`` (booktabs), ``stem.md`` and ``stem.csv`` (``table.numeric`` when
+    given, else the shown table) into ``out_dir``; return the three paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.{suffix}" for suffix in ("tex", "md", "csv")]
+    paths[0].write_text(table_to_latex(table.frame, column_format=table.column_format, longtable=table.longtable,
+                                       caption=table.caption, label=table.label, index=table.index),
+                        encoding="utf8")
+    paths[1].write_text(markdown_table(table.frame, index=table.index), encoding="utf8")
+    (table.numeric if table.numeric is not None else table.frame).to_csv(paths[2], index=table.index)
+    return paths
+
+
+# --------------------------------------------------------------------------- numbers.tex
+
+
+def numbers_to_tex(numbers: Mapping[str, object], header: str = "") -> str:
+    """LaTeX definitions of named values, one line each.
+
+    A boolean ``True`` under ``HaveResnet`` becomes ``\\newif\\ifHaveResnet\\HaveResnettrue``;
+    any other value a ``\\newcommand{\\HaveResnet}{...}``: None and NaN as "n/a", a
+    :class:`pathlib.PurePath` verbatim (a file name for ``\\includegraphics``), everything
+    else as ``str(value)`` escaped, with ``±`` and ``×`` as math. ``header`` becomes a
+    comment on the first line.
+
+    Raises:
+        ValueError: a name is not made of letters only (TeX macro names).
+    """
+    lines = [f"% {line}" for line in header.splitlines()]
+    for name, value in numbers.items():
+        if not isinstance(name, str) or not _MACRO_NAME.match(name):
+            raise ValueError(f"Macro names must be letters only (A-Z, a-z). Received: name={name!r}")
+        if isinstance(value, (bool, np.bool_)):
+            lines.append(f"\\newif\\if{name}\\{name}{'true' if value else 'false'}")
+            continue
+        if is_missing(value):
+            text = MISSING_MACRO
+        elif isinstance(value, PurePath):
+            text = value.as_posix()
+        else:
+            text = _math_signs(tex_escape(value))
+        lines.append(f"\\newcommand{{\\{name}}}{{{text}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_numbers(numbers: Mapping[str, object], path, header: str = "") -> Path:
+    """Write :func:`numbers_to_tex` of ``numbers`` to ``path``; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(numbers_to_tex(numbers, header), encoding="utf8")
+    return path
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def build_pdf(report_dir="report") -> Path:
+    """Compile ``report_dir/Report.6.CNN.tex`` with latexmk (pdflatex) and return the PDF.
+
+    Raises:
+        TexNotFoundError: latexmk or pdflatex is missing (the message says how to install).
+        FileNotFoundError: the .tex or its generated inputs are missing.
+        LatexError: LaTeX failed; the message ends with the log's last lines.
+    """
+    report_dir = Path(report_dir)
+    source = report_dir / REPORT_NAME
+    if not source.exists():
+        raise FileNotFoundError(f"No {REPORT_NAME} in '{report_dir.resolve()}'.")
+    if not (report_dir / "generated" / "numbers.tex").exists():
+        raise FileNotFoundError(
+            f"The generated report inputs are missing ({report_dir / 'generated'}/numbers.tex). Write them first: "
+            "`python -m labwork6 report --profile PROFILE` or labwork6.report.write_report_inputs().")
+    missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
+    if missing:
+        raise TexNotFoundError(f"Cannot build the PDF report: {' and '.join(missing)} not found. {TEX_INSTALL_HINT}")
+    command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", REPORT_NAME]
+    result = subprocess.run(command, cwd=report_dir, capture_output=True, text=True)
+    pdf = report_dir / REPORT_NAME.replace(".tex", ".pdf")
+    if result.returncode != 0 or not pdf.exists():
+        log = report_dir / REPORT_NAME.replace(".tex", ".log")
+        text = log.read_text(errors="replace") if log.exists() else result.stdout + result.stderr
+        tail = "\n".join(text.splitlines()[-40:])
+        raise LatexError(f"latexmk failed on {source} (exit {result.returncode}). End of the log:\n{tail}")
+    return pdf
