@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from labwork6.models import MODEL_NAMES, count_parameters, get_model, layer_table, model_family
+from labwork6.models.summary import check_formulas
+from labwork6.preprocessing import build_preprocessing
 
 # (name, input_shape, classes) -> (trainable, total); REFERENCE.md, to the unit.
 EXACT_COUNTS = [
@@ -104,14 +106,53 @@ def test_layer_table_formulas_equal_keras(name):
     shape = (224, 224, 3) if name in ("vgg19", "resnet50") else (64, 48, 3)
     model = get_model(name, input_shape=shape, num_classes=10, width=1.0 if name == "vgg19" else 0.25)
     table = layer_table(model)
-    convs = table[table["type"] == "Conv2D"]
-    assert len(convs) == sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
-    for row in convs.itertuples():
-        assert row.formula_output_shape == row.output_shape, row.name
-        assert row.formula_parameters == row.parameters, row.name
+    checked = table[table["type"].isin(["Conv2D", "Dense"])]
+    assert len(checked) == sum(isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) for layer in model.layers)
+    assert checked["formula_parameters"].notna().all()
+    assert check_formulas(table) is None
     total = table.iloc[-1]
     assert total["name"] == "total"
     assert total["parameters"] == model.count_params()
+
+
+def test_layer_table_leaves_out_the_preprocessing_in_front():
+    images = np.random.default_rng(0).integers(0, 256, size=(4, 8, 8, 1), dtype=np.uint8)
+    trained = get_model("resnet19", input_shape=(16, 16, 1), num_classes=10, width=0.125,
+                        preprocessing=build_preprocessing(images, image_size=16))
+    bare = get_model("resnet19", input_shape=(16, 16, 1), num_classes=10, width=0.125)
+    table = layer_table(trained)
+    assert "preprocessing" not in set(table["name"]) and table.iloc[0]["name"] == "conv1_conv"
+    assert table.iloc[-1]["parameters"] == count_parameters(trained)["total"] == bare.count_params()
+    assert table.iloc[-1]["multiply_adds"] == layer_table(bare).iloc[-1]["multiply_adds"]
+    assert check_formulas(table) is None
+
+
+def test_dense_layer_is_the_formula_with_f_equal_1():
+    table = layer_table(get_model("vgg19", input_shape=(32, 32, 3), num_classes=10, width=0.125))
+    fc1 = table.set_index("name").loc["fc1"]
+    # 64 filters x 1 x 1 after the last pooling into 4096 * 0.125 units
+    assert (fc1["D"], fc1["F"], fc1["S"], fc1["P"], fc1["K"]) == (64, 1, 1, 0, 512)
+    assert fc1["formula_parameters"] == fc1["parameters"] == 512 * (64 + 1)
+    assert fc1["formula_output_shape"] == fc1["output_shape"] == (512,)
+
+
+def test_check_formulas_returns_the_layers_that_disagree():
+    table = layer_table(get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, width=0.125))
+    broken = table.copy()
+    broken.loc[broken["name"] == "conv1_conv", "formula_parameters"] += 1
+    broken.at[broken.index[broken["name"] == "predictions"][0], "formula_output_shape"] = (11,)
+    wrong = check_formulas(broken)
+    assert list(wrong["name"]) == ["conv1_conv", "predictions"]
+    assert wrong.loc[0, "formula_parameters"] == wrong.loc[0, "parameters"] + 1
+    assert wrong.loc[1, "output_shape"] == (10,) and wrong.loc[1, "formula_output_shape"] == (11,)
+
+
+def test_check_formulas_refuses_what_it_cannot_check():
+    pooling = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.MaxPooling2D(2)])
+    with pytest.raises(ValueError, match="MaxPooling2D"):
+        check_formulas(layer_table(pooling))
+    with pytest.raises(ValueError, match="Received: Sequential"):
+        check_formulas(pooling)
 
 
 def test_layer_table_multiply_adds_vgg19_and_resnet50():

@@ -43,13 +43,12 @@ def layer_table(model: keras.Model) -> pd.DataFrame:
     ``(H - F + 2P)/S + 1`` and the parameter count ``K*(F*F*D + 1)`` (``K*F*F*D`` without
     bias), so they can be checked against Keras' own ``output_shape`` and
     ``count_params()`` (:func:`check_formulas`). A dense layer is the case ``F = 1`` with
-    ``D`` its input length (``H`` and ``W`` are left empty). A last row ``total`` sums
+    ``D`` its input length (``H`` and ``W`` are left empty). The preprocessing and
+    augmentation in front of a trained model are not listed. A last row ``total`` sums
     parameters and multiply-adds.
     """
     rows = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
+    for layer in _network_layers(model):
         output_shape = _shape(layer.output.shape)
         row = {
             "name": layer.name,
@@ -107,10 +106,10 @@ def check_formulas(table: pd.DataFrame) -> pd.DataFrame | None:
     Raises:
         ValueError: ``table`` is not a layer table, or it has no convolution or dense layer.
     """
-    if not isinstance(table, pd.DataFrame) or not set(_FORMULA_COLUMNS) <= set(table.columns):
+    if not isinstance(table, pd.DataFrame) or not {"name", "type", "output_shape", "parameters"} <= set(table):
         received = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
-        raise ValueError(f"check_formulas needs a labwork6.models.layer_table DataFrame with columns "
-                         f"{list(_FORMULA_COLUMNS)}. Received: {received}")
+        raise ValueError("check_formulas needs a DataFrame made by labwork6.models.layer_table (columns name, "
+                         f"type, output_shape, parameters, formula_...). Received: {received}")
     checked = table[table["type"].isin(["Conv2D", "Dense"])]
     if checked.empty:
         raise ValueError("The layer table has no Conv2D or Dense layer whose formulas could be checked. "
