@@ -2,7 +2,8 @@
 
 A fixture writes fake run folders (2 models x 2 seeds, known metrics and timings) in the
 documented format, without training; ``write_report_inputs`` turns them into the report's
-inputs once per module, and the tests read the numbers back from the generated files.
+inputs once per module (fitting the SVC baseline runs next to them), and the tests read the
+numbers back from the generated files.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labwork6 import report
+from labwork6 import baseline, latex, report, report_numbers
+from labwork6.comparison import SVC_LABEL, load_runs
 from labwork6.data import load_dataset
 from labwork6.models import count_parameters, get_model, layer_table
+from labwork6.models import facts as model_facts
 
 PROFILE = "smoke"
 CLASS_NAMES = [str(i) for i in range(10)]
@@ -31,6 +34,9 @@ KNOWN = {
 }
 #: Each family's input as labwork6.train chooses it for 8x8 digits (min_image_size: VGG 32, ResNet 16).
 INPUT_SHAPES = {"vgg19": (32, 32, 1), "resnet19": (16, 16, 1)}
+RAW_SHAPE = (8, 8, 1)
+#: The normalisation statistics the fake runs record.
+CHANNEL_MEAN, CHANNEL_STD = 0.3, 0.32
 #: What reference_counts returns in the tests (building VGG19 at 224x224 takes seconds).
 FAKE_REFERENCE = {
     "vgg19": {"parameters": {"trainable": 143_667_240, "non_trainable": 0, "total": 143_667_240},
@@ -62,8 +68,10 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
         "batch_size": 32, "epochs": 3, "image_size": None, "min_image_size": input_shape[0],
         "model_options": {"head": "compact"} if model.startswith("vgg") else {}, "width": WIDTH,
         "precision": "float32", "subsample": SUBSAMPLE, "channels": None, "augment": True, "status": "completed",
-        "resolved_precision": "float32", "input_shape": list(input_shape), "num_classes": 10,
-        "class_names": CLASS_NAMES, "counts": {"train": 60, "val": 60, "test": 60},
+        "resolved_precision": "float32", "input_shape": list(input_shape), "raw_input_shape": list(RAW_SHAPE),
+        "num_classes": 10, "class_names": CLASS_NAMES, "counts": {"train": 60, "val": 60, "test": 60},
+        "normalization": {"mean": [CHANNEL_MEAN], "std": [CHANNEL_STD], "num_images": 60,
+                          "fitted_on": "train split only"},
         "parameters": count_parameters(network),
         "multiply_adds": int(layer_table(network).iloc[-1]["multiply_adds"]),
         "versions": {"labwork6": "0.1.0", "python": "3.11", "tensorflow": "2.21.0", "keras": "3.15.1",
@@ -89,9 +97,6 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
     matrix = pd.DataFrame(np.diag([6] * 10), index=pd.Index(CLASS_NAMES, name="true"),
                           columns=pd.Index(CLASS_NAMES, name="predicted"))
     matrix.to_csv(run_dir / "confusion_matrix.csv")
-    (run_dir / "normalization.json").write_text(json.dumps(
-        {"format": "labwork6.Standardizer", "input_shape": [8, 8, 1], "output_shape": list(input_shape),
-         "scale": 1 / 255, "mean": [0.3], "std": [0.32], "num_images": 60}))
     return run_dir
 
 
@@ -103,7 +108,7 @@ def generated(tmp_path_factory):
         for seed in KNOWN[model]:
             write_fake_run(root / "runs", model, seed)
     patch = pytest.MonkeyPatch()
-    patch.setattr(report, "reference_counts", lambda name: FAKE_REFERENCE[name])
+    patch.setattr(model_facts, "reference_counts", lambda name: FAKE_REFERENCE[name])
     try:
         written = report.write_report_inputs(root / "runs", PROFILE, root / "report" / "generated",
                                              root / "report" / "figures")
@@ -132,8 +137,8 @@ def _macros(path: Path) -> dict[str, str]:
 def test_writes_every_input(generated):
     root, written = generated
     out = root / "report" / "generated"
-    for stem in ("comparison_cost", "comparison_metrics", "per_class", "runs", "vgg_vs_resnet50",
-                 "architecture", "resnet_stages", "recipe", "data"):
+    assert {stem for stem, _ in report.TABLES} >= {"comparison_cost", "comparison_metrics", "architecture"}
+    for stem, _ in report.TABLES:  # both families have runs: every table is written
         for suffix in ("tex", "csv", "md"):
             assert out / f"{stem}.{suffix}" in written, f"{stem}.{suffix} not written"
     assert (out / "numbers.tex").exists()
@@ -144,12 +149,15 @@ def test_writes_every_input(generated):
         text = (out / f"{stem}.tex").read_text()
         assert "\\toprule" in text and "\\midrule" in text and "\\bottomrule" in text  # booktabs
     assert "block1\\_conv1" in (out / "architecture.tex").read_text()  # names escaped
+    markdown = (out / "comparison_cost.md").read_text().splitlines()
+    assert markdown[0].startswith("| Model | Size Input | Size Parameters |")  # two header rows joined
+    assert markdown[2].startswith("| VGG19 | 32×32×1 | ")
 
 
 def test_metrics_table_equals_run_folders(generated):
     root, _ = generated
     out = root / "report" / "generated"
-    table = pd.read_csv(out / "comparison.csv", index_col=0)
+    table = pd.read_csv(out / "comparison_metrics.csv", index_col=0)  # the unrounded comparison
     for model, label in (("vgg19", "VGG19"), ("resnet19", "ResNet19")):
         assert table.at[label, "n"] == 2
         for index, key in enumerate(("accuracy", "precision", "recall", "f1")):
@@ -168,16 +176,46 @@ def test_metrics_table_equals_run_folders(generated):
         assert f"{config['parameters']['total']:,}" in cost
 
 
-def test_svc_baseline_row(generated):
+def test_svc_baseline_runs_are_run_folders(generated):
     root, _ = generated
     out = root / "report" / "generated"
-    baseline = pd.read_csv(out / "svc_baseline.csv")
-    assert list(baseline["seed"]) == [0, 1]
-    assert (baseline["fit_images"] == 120).all()  # train + validation of the subsampled split
-    row = _tex_row(out / "comparison_metrics.tex", report.SVC_LABEL)
-    mean, std = baseline["accuracy"].mean(), baseline["accuracy"].std(ddof=1)
-    assert row[2] == f"{100 * mean:.2f} $\\pm$ {100 * std:.2f}"
-    assert 50 < 100 * mean <= 100
+    folders = [root / "runs" / PROFILE / f"digits-svc-seed{seed}" for seed in (0, 1)]
+    accuracies = []
+    for seed, folder in enumerate(folders):
+        for name in baseline.BASELINE_FILES:
+            assert (folder / name).exists(), name
+        config = json.loads((folder / "config.json").read_text())
+        assert config["model"] == "svc" and config["status"] == "completed" and config["seed"] == seed
+        assert config["subsample"] == SUBSAMPLE and config["raw_input_shape"] == list(RAW_SHAPE)
+        assert config["fit_images"] == 120  # train + validation of the subsampled split
+        # the same test images as the network runs of that seed
+        theirs = pd.read_csv(root / "runs" / PROFILE / f"digits-vgg19-seed{seed}" / "predictions.csv")
+        ours = pd.read_csv(folder / "predictions.csv")
+        assert (ours["label"] == theirs["label"]).all()
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["accuracy"] == pytest.approx((ours["label"] == ours["prediction"]).mean())
+        accuracies.append(metrics["accuracy"])
+    row = _tex_row(out / "comparison_metrics.tex", SVC_LABEL)
+    assert row[2] == f"{100 * np.mean(accuracies):.2f} $\\pm$ {100 * np.std(accuracies, ddof=1):.2f}"
+    assert 50 < 100 * np.mean(accuracies) <= 100
+    # the network runs of a profile leave the baseline out; the report reads it with load_run
+    assert "svc" not in {run["config"]["model"] for run in load_runs(root / "runs", PROFILE)}
+
+
+def test_svc_baseline_is_reused_unless_its_configuration_changes(generated):
+    root, _ = generated
+    runs = load_runs(root / "runs", PROFILE)
+    folder = root / "runs" / PROFILE / "digits-svc-seed0"
+    before = (folder / "timing.json").read_text()
+    assert baseline.ensure_baselines(runs)[0] == folder
+    assert (folder / "timing.json").read_text() == before  # not fitted again
+    other = root / "other" / "digits-svc-seed0"
+    shutil.copytree(folder, other)
+    baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, other, max_train=50)
+    config = json.loads((other / "config.json").read_text())
+    assert config["max_train"] == 50 and config["fit_images"] == 50  # fitted again on a stratified 50
+    with pytest.raises(ValueError, match="max_train=1"):
+        baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, other, max_train=1)
 
 
 def test_per_class_and_runs_tables(generated):
@@ -191,6 +229,8 @@ def test_per_class_and_runs_tables(generated):
     for _, run in runs.iterrows():
         assert run["accuracy"] == pytest.approx(KNOWN[run["model"]][run["seed"]][0])
         assert run["best_epoch"] == KNOWN[run["model"]][run["seed"]][5]
+    data = pd.read_csv(out / "data.csv", index_col=0)
+    assert list(data["Images"]) == [60, 60, 60] and data.at["Test", "Per class"] == "6–6"
 
 
 def test_numbers_macros(generated):
@@ -204,11 +244,23 @@ def test_numbers_macros(generated):
     assert macros["MoreAccurate"] == "ResNet19" and macros["AccuracyGap"] == "5.00"
     assert macros["AccuracyVerdict"].startswith("ResNet19 is the more accurate, by 5.00 percentage points")
     assert macros["VggArchWeightLayers"] == "19" and macros["ResArchWeightLayers"] == "19"
+    assert macros["ArchFormulaChecks"] == "all 16"
     assert macros["RefVggParameters"] == "143,667,240" and macros["RefResMultiplyAddsG"] == "4.09"
     assert macros["BlowupWeights"] == "12,288,000"
     assert macros["EpochTimeVerdict"] == f"ResNet19 took {320 / 110:.1f} times as long as VGG19"  # s per epoch
     assert macros["VggVersusBaseline"] in ("beats", "matches", "does not beat")
+    assert macros["SvcFitImages"] == "120" and macros["SvcFeatures"] == "64"
+    assert macros["VggConfusionFigure"] == "figures/confusion_vgg19.png"  # a path, not escaped
+    assert macros["VggGradcamFigure"] == "n/a"  # notebook 04 has not drawn it
     assert "\\SmokeProfiletrue" in (root / "report" / "generated" / "numbers.tex").read_text()
+
+
+def test_standardization_is_read_from_the_config(generated):
+    root, _ = generated
+    macros = _macros(root / "report" / "generated" / "numbers.tex")
+    assert macros["RawShape"] == "8$\\times$8$\\times$1"
+    assert macros["PixelMax"] == "255" and macros["StandardizerImages"] == "60"
+    assert macros["ChannelMeans"] == f"{CHANNEL_MEAN:.4f}" and macros["ChannelStds"] == f"{CHANNEL_STD:.4f}"
 
 
 def test_input_shapes_and_model_facts(generated):
@@ -221,6 +273,7 @@ def test_input_shapes_and_model_facts(generated):
     assert macros["VggMinImageSize"] == "32" and macros["ResMinImageSize"] == "16"
     assert macros["VggMinMap"] == "1$\\times$1" and macros["ResMinMap"] == "4$\\times$4"
     assert macros["ResDownsampling"] == "4"
+    assert macros["VggKernel"] == "3$\\times$3" and macros["VggPoolSize"] == "2$\\times$2"
     for flag in ("SameInputShapefalse", "ResCostAtVggInputtrue", "VggBatchNormfalse", "VggPaperHeadfalse",
                  "VggUpscaledtrue", "ResUpscaledtrue"):
         assert f"\\{flag}" in numbers, flag
@@ -229,20 +282,22 @@ def test_input_shapes_and_model_facts(generated):
     at_32 = get_model("resnet19", input_shape=(32, 32, 1), num_classes=10, width=WIDTH)
     assert macros["ResMultiplyAddsAtVggInputM"] == f"{layer_table(at_32).iloc[-1]['multiply_adds'] / 1e6:.1f}"
     assert config["multiply_adds"] < layer_table(at_32).iloc[-1]["multiply_adds"]
-    cost = pd.read_csv(out / "comparison.csv", index_col=0)
+    cost = pd.read_csv(out / "comparison_cost.csv", index_col=0)
     assert cost.at["VGG19", "input_shape"] == "32×32×1" and cost.at["ResNet19", "input_shape"] == "16×16×1"
-    assert cost.at[report.SVC_LABEL, "input_shape"] == "8×8×1"
+    assert cost.at[SVC_LABEL, "input_shape"] == "8×8×1"
     assert "16$\\times$16$\\times$1" in _tex_row(out / "comparison_cost.tex", "ResNet19")
 
 
 def test_vgg_and_resnet_facts():
-    vgg = report.vgg_facts(get_model("vgg19_bn", input_shape=(32, 32, 1), num_classes=10, width=WIDTH))
+    vgg = model_facts.vgg_facts(get_model("vgg19_bn", input_shape=(32, 32, 1), num_classes=10, width=WIDTH))
     assert vgg["batch_norm"] and vgg["bn_momentum"] == pytest.approx(0.9)
     assert vgg["bn_parameters"] == 4 * (2 * 8 + 2 * 16 + 4 * 32 + 4 * 64 + 4 * 64)  # gamma, beta, mean, variance
     assert vgg["head_units"] == 512 and vgg["flatten_length"] == 64 and vgg["dropout_rate"] == 0.5
     assert vgg["last_map"] == "1×1" and vgg["downsampling"] == 32 and 0 < vgg["dense_share"] < 1
-    assert not report.vgg_facts(get_model("vgg19", input_shape=(32, 32, 1), num_classes=10, width=WIDTH))["batch_norm"]
-    resnet = report.resnet_facts(get_model("resnet19", input_shape=(16, 16, 1), num_classes=10, width=WIDTH))
+    assert vgg["kernel"] == "3×3" and vgg["pool_size"] == "2×2" and vgg["pool_stride"] == 2
+    plain = get_model("vgg19", input_shape=(32, 32, 1), num_classes=10, width=WIDTH)
+    assert not model_facts.vgg_facts(plain)["batch_norm"]
+    resnet = model_facts.resnet_facts(get_model("resnet19", input_shape=(16, 16, 1), num_classes=10, width=WIDTH))
     assert resnet == {"last_map": "4×4", "downsampling": 4}
 
 
@@ -261,25 +316,72 @@ def test_architecture_and_slide_tables(generated):
     assert slide.loc["Multiply-adds (G)", ("Corrected", "ResNet50")] == "4.09"
 
 
-def test_table_to_latex_escapes():
-    frame = pd.DataFrame({"a_b": ["x & y", "50 ± 1"]}, index=pd.Index(["r_1", "r%2"], name="name"))
-    text = report.table_to_latex(frame)
+def test_report_without_resnet_or_baseline(generated, tmp_path):
+    root, _ = generated
+    shutil.copytree(root / "runs" / PROFILE / "digits-vgg19-seed0", tmp_path / "runs" / PROFILE / "digits-vgg19-seed0")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(model_facts, "reference_counts", lambda name: FAKE_REFERENCE[name])
+    try:
+        written = report.write_report_inputs(tmp_path / "runs", PROFILE, tmp_path / "generated",
+                                             tmp_path / "figures", baseline=False)
+    finally:
+        patch.undo()
+    assert tmp_path / "generated" / "resnet_stages.tex" not in written
+    assert not (tmp_path / "runs" / PROFILE / "digits-svc-seed0").exists()
+    numbers = (tmp_path / "generated" / "numbers.tex").read_text()
+    macros = _macros(tmp_path / "generated" / "numbers.tex")
+    assert "\\HaveResnetfalse" in numbers and "\\HaveBaselinefalse" in numbers
+    for name in ("ResAccuracyPM", "AccuracyVerdict", "SvcAccuracyPM", "ResMultiplyAddsAtVggInputM"):
+        assert macros[name] == "n/a", name
+    assert macros["ResVersusBaseline"] == "cannot be compared with" and macros["ResArchWeightLayers"] == "19"
+
+
+def test_table_to_latex_and_markdown():
+    frame = pd.DataFrame({"a_b": ["x & y", "50 ± 1"], "c": [None, "p|q"]}, index=pd.Index(["r_1", "r%2"], name="name"))
+    text = latex.table_to_latex(frame)
     assert "a\\_b" in text and "r\\_1" in text and "r\\%2" in text and "x \\& y" in text
-    assert "50 $\\pm$ 1" in text and "\\toprule" in text
+    assert "50 $\\pm$ 1" in text and "\\toprule" in text and "–" in text and "\\begin{tabular}" in text
+    floating = latex.table_to_latex(frame, caption="Caption", label="tab:x", index=False)
+    assert "\\begin{table}[htbp]" in floating and "\\caption{Caption}" in floating and "r\\_1" not in floating
+    assert "\\begin{longtable}" in latex.table_to_latex(frame, longtable=True, caption="C", label="tab:y")
+    lines = latex.markdown_table(frame).splitlines()
+    assert lines[0] == "| name | a_b | c |"
+    assert lines[2] == "| r_1 | x & y | – |" and lines[3] == "| r%2 | 50 ± 1 | p\\|q |"
+
+
+def test_numbers_to_tex():
+    text = latex.numbers_to_tex({"Flag": True, "Off": False, "Missing": None, "Nan": float("nan"),
+                                 "Figure": Path("figures/confusion_vgg19_bn.png"), "Text": "a_b 5% 2±1 3×3",
+                                 "Number": 0.0001, "Option": "--model"}, header="Generated.")
+    lines = text.splitlines()
+    assert lines[0] == "% Generated."
+    assert "\\newif\\ifFlag\\Flagtrue" in lines and "\\newif\\ifOff\\Offfalse" in lines
+    assert "\\newcommand{\\Missing}{n/a}" in lines and "\\newcommand{\\Nan}{n/a}" in lines
+    assert "\\newcommand{\\Figure}{figures/confusion_vgg19_bn.png}" in lines
+    assert "\\newcommand{\\Text}{a\\_b 5\\% 2$\\pm$1 3$\\times$3}" in lines
+    assert "\\newcommand{\\Number}{0.0001}" in lines and "\\newcommand{\\Option}{-{}-model}" in lines
+    with pytest.raises(ValueError, match="Vgg2"):
+        latex.numbers_to_tex({"Vgg2": 1})
+
+
+def test_a_number_given_twice_is_refused(monkeypatch):
+    monkeypatch.setattr(report_numbers, "SECTIONS", (lambda data: {"A": 1}, lambda data: {"A": 2, "B": 3}))
+    with pytest.raises(ValueError, match=r"\['A'\]"):
+        report_numbers.report_numbers(None)
 
 
 def test_no_runs_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="labwork6 train"):
-        report.load_runs(tmp_path, "default")
+        load_runs(tmp_path, "default")
 
 
 def test_build_pdf_without_tex(tmp_path, monkeypatch):
     (tmp_path / "generated").mkdir()
     (tmp_path / "generated" / "numbers.tex").write_text("")
-    (tmp_path / report.REPORT_NAME).write_text("")
-    monkeypatch.setattr(report.shutil, "which", lambda name: None)
-    with pytest.raises(report.TexNotFoundError, match="make tex"):
-        report.build_pdf(tmp_path)
+    (tmp_path / latex.REPORT_NAME).write_text("")
+    monkeypatch.setattr(latex.shutil, "which", lambda name: None)
+    with pytest.raises(latex.TexNotFoundError, match="make tex"):
+        latex.build_pdf(tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdflatex") is None,
@@ -287,9 +389,9 @@ def test_build_pdf_without_tex(tmp_path, monkeypatch):
 def test_report_compiles(generated):
     root, _ = generated
     report_dir = root / "report"
-    shutil.copy(Path(__file__).resolve().parent.parent / "report" / report.REPORT_NAME, report_dir)
-    pdf = report.build_pdf(report_dir)
+    shutil.copy(Path(__file__).resolve().parent.parent / "report" / latex.REPORT_NAME, report_dir)
+    pdf = latex.build_pdf(report_dir)
     assert pdf.stat().st_size > 10_000
-    log = (report_dir / report.REPORT_NAME.replace(".tex", ".log")).read_text(errors="replace")
+    log = (report_dir / latex.REPORT_NAME.replace(".tex", ".log")).read_text(errors="replace")
     too_wide = [float(width) for width in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log)]
     assert all(width < 10 for width in too_wide), f"something overflows the page: {too_wide}"
