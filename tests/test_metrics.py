@@ -173,6 +173,15 @@ def test_probabilities_with_the_wrong_number_of_classes():
         classification_metrics([0, 1], np.array([[0.3, 0.7], [0.6, 0.4]]), ["a", "b", "c"])
 
 
-def test_frames_are_dataframes():
-    assert isinstance(confusion_matrix_frame([0, 1], [1, 1], ["a", "b"]), pd.DataFrame)
-    assert isinstance(classification_report_frame([0, 1], [1, 1], ["a", "b"]), pd.DataFrame)
+def test_confusion_and_report_frames_hold_the_counts():
+    # one "a" predicted as "b", one "b" predicted right
+    matrix = confusion_matrix_frame([0, 1], [1, 1], ["a", "b"])
+    assert isinstance(matrix, pd.DataFrame)
+    assert (matrix.index.name, matrix.columns.name) == ("true", "predicted")
+    assert matrix.to_numpy().tolist() == [[0, 1], [0, 1]] and list(matrix.columns) == ["a", "b"]
+    report = classification_report_frame([0, 1], [1, 1], ["a", "b"])
+    assert list(report.columns) == ["precision", "recall", "f1", "support"]
+    assert list(report.index) == ["a", "b", "macro avg", "weighted avg", "accuracy"]
+    assert report.loc["b"].tolist() == pytest.approx([0.5, 1.0, 2 / 3, 1])
+    assert report.loc["a", "f1"] == 0.0 and report.loc["accuracy", "f1"] == 0.5
+    assert report.loc["macro avg", "f1"] == pytest.approx(1 / 3) and report["support"].dtype == np.int64
