@@ -61,6 +61,10 @@ def quiet_tensorflow() -> None:
         min_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
     except ValueError:
         min_level = 0  # TensorFlow reads a non-number as 0, too
+    if min_level <= 0:  # asked for everything
+        import tensorflow  # noqa: F401
+
+        return
     sys.stderr.flush()
     saved_stderr = os.dup(2)
     with tempfile.TemporaryFile() as captured:
