@@ -123,7 +123,8 @@ def rewrite_links(root, repository: str, branch: str) -> list[Path]:
     """Name ``repository`` (``OWNER/NAME``) and ``branch`` in pyproject.toml, README.md and the notebooks.
 
     Each notebook's first markdown cell gets its badge (added under the title when missing) and
-    its first code cell becomes ``setup_cell``. Returns the files that changed.
+    its setup cell (the first code cell, or the first that starts like one) becomes
+    ``setup_cell``. Returns the files that changed.
     """
     import nbformat
 
@@ -138,7 +139,7 @@ def rewrite_links(root, repository: str, branch: str) -> list[Path]:
     for path in _notebooks(root):
         notebook = nbformat.read(path, as_version=4)
         before = nbformat.writes(notebook)
-        title, setup = _first_cell(notebook, "markdown", path), _first_cell(notebook, "code", path)
+        title, setup = _first_cell(notebook, "markdown", path), _setup_cell(notebook, path)
         title.source = _relink(title.source, repository, branch)
         if not COLAB_LINK.search(title.source):
             heading, _, rest = title.source.partition("\n")
@@ -156,6 +157,15 @@ def _first_cell(notebook, cell_type: str, path: Path):
             return cell
     raise ValueError(f"{path} has no {cell_type} cell; the first markdown cell holds the title and the Colab "
                      f"badge, the first code cell the setup.")
+
+
+def _setup_cell(notebook, path: Path):
+    """The code cell that starts like ``SETUP_CELL`` (a cell put above it stays), else the first code cell."""
+    heading = SETUP_CELL.partition("\n")[0]
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.startswith(heading):
+            return cell
+    return _first_cell(notebook, "code", path)
 
 
 def check_links(root) -> list[str]:
@@ -185,6 +195,7 @@ def check_links(root) -> list[str]:
             found = ", ".join(link[0] for link in links) or "none"
             problems.append(f"{path.name}: the first markdown cell should link "
                             f"{colab_url(repository, branch, path.name)} once; it links {found}")
-        if _first_cell(notebook, "code", path).source != setup_cell(repository_url(repository), branch):
-            problems.append(f"{path.name}: the first code cell is not the setup cell for {repository} at {branch}")
+        if _setup_cell(notebook, path).source != setup_cell(repository_url(repository), branch):
+            problems.append(f"{path.name}: the setup cell (the first code cell) is not the one for {repository} "
+                            f"at {branch}")
     return problems

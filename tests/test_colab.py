@@ -108,7 +108,7 @@ def test_check_names_each_disagreement(project):
     problems = check_links(project)
     assert len(problems) == 2, problems
     assert "README.md" in problems[0] and "bob/cnn-lab" in problems[0] and "ada/cnn-lab" in problems[0]
-    assert problems[1].startswith("03_resnet.ipynb: the first code cell")
+    assert problems[1].startswith("03_resnet.ipynb: the setup cell")
 
 
 def test_a_missing_badge_is_added_under_the_title(project):
@@ -123,6 +123,20 @@ def test_a_missing_badge_is_added_under_the_title(project):
     assert _first(path, "markdown").source == (
         "# 04 · Feature maps\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]("
         f"{colab_url('ada/cnn-lab', 'main', path.name)})\n\nWhat the convolutions learn.")
+
+
+def test_a_cell_put_above_the_setup_cell_stays(project):
+    rewrite_links(project, "ada/cnn-lab", "main")
+    path = project / "notebooks" / "02_vgg19.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    setup_index = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+    notebook.cells.insert(setup_index, nbformat.v4.new_code_cell("%env LABWORK6_DRIVE=1"))
+    nbformat.write(notebook, path)
+    rewrite_links(project, "bob/cnn-lab", "main")
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert cells[0].source == "%env LABWORK6_DRIVE=1"
+    assert cells[1].source == setup_cell("https://github.com/bob/cnn-lab", "main")
+    assert check_links(project) == []
 
 
 def test_pyproject_without_the_repository_says_what_to_add(project):
