@@ -13,7 +13,8 @@ EXACT_COUNTS = [
     ("vgg19", (224, 224, 3), 1000, 143_667_240, 143_667_240),
     ("resnet18", (224, 224, 3), 1000, 11_689_512, None),
     ("resnet34", (224, 224, 3), 1000, 21_797_672, None),
-    ("resnet50", (224, 224, 3), 1000, 25_557_032, None),
+    ("resnet50", (224, 224, 3), 1000, 25_557_032, 25_610_152),
+    ("resnet50_v1_5", (224, 224, 3), 1000, 25_557_032, 25_610_152),  # the stride's place adds no weight
     ("resnet19", (32, 32, 3), 10, 12_630_858, 12_641_482),
 ]
 
@@ -59,7 +60,8 @@ def test_weight_layer_counts_match_names():
                 and not layer.name.endswith("_0_conv")]  # projections are not counted
 
     for name, expected in [("vgg11", 11), ("vgg13", 13), ("vgg16", 16), ("vgg19", 19), ("vgg19_bn", 19),
-                           ("resnet18", 18), ("resnet19", 19), ("resnet34", 34), ("resnet50", 50)]:
+                           ("resnet18", 18), ("resnet19", 19), ("resnet34", 34), ("resnet50", 50),
+                           ("resnet50_v1_5", 50)]:
         model = get_model(name, input_shape=(32, 32, 3), num_classes=10, width=0.0625)
         assert len(weight_layers(model)) == expected, name
 
@@ -155,12 +157,60 @@ def test_check_formulas_refuses_what_it_cannot_check():
         check_formulas(pooling)
 
 
-def test_layer_table_multiply_adds_vgg19_and_resnet50():
-    # Reference: VGG19 ~19.6 G multiply-adds, ResNet50 ~4.1 G at 224x224 (REFERENCE.md).
-    vgg = layer_table(get_model("vgg19")).iloc[-1]["multiply_adds"]
-    resnet = layer_table(get_model("resnet50")).iloc[-1]["multiply_adds"]
-    assert 19.5e9 < vgg < 19.7e9
-    assert 3.9e9 < resnet < 4.2e9
+@pytest.fixture(scope="module")
+def resnet50_at_224():
+    """Our ResNet50, its v1.5 variant and keras.applications.ResNet50, at 224x224x3, 1000 classes."""
+    return {"ours": get_model("resnet50"), "v1_5": get_model("resnet50_v1_5"),
+            "keras": keras.applications.ResNet50(weights=None)}
+
+
+def _multiply_adds(model) -> int:
+    return int(layer_table(model).iloc[-1]["multiply_adds"])
+
+
+def test_layer_table_multiply_adds_vgg19_and_resnet50(resnet50_at_224):
+    # He et al. 2016 at 224x224, FLOPs counted as multiply-adds (Section 3.3): VGG19 19.6 x 10^9
+    # (Section 3.3, Figure 3), ResNet50 3.8 x 10^9 (Table 1).
+    assert 19.5e9 < _multiply_adds(get_model("vgg19")) < 19.7e9
+    paper = _multiply_adds(resnet50_at_224["ours"])
+    assert paper == 3_857_973_248 and 3.8e9 <= paper < 3.9e9
+    # torchvision's v1.5 (stride in the 3x3): its 1x1 convolutions of conv3-5_block1 run at twice the side.
+    assert _multiply_adds(resnet50_at_224["v1_5"]) == 4_089_184_256
+
+
+def test_resnet50_is_keras_applications_resnet50_up_to_convolution_biases(resnet50_at_224):
+    ours, reference = resnet50_at_224["ours"], resnet50_at_224["keras"]
+    ours_layers = {layer.name: layer for layer in ours.layers}
+    biases = 0
+    for layer in reference.layers:
+        if not layer.weights:
+            continue
+        mine = ours_layers[layer.name]  # keras.applications' names, layer for layer
+        assert type(mine) is type(layer), layer.name
+        if isinstance(layer, keras.layers.Conv2D):
+            # Same kernel and stride in every convolution: the stride of a down-sampling
+            # bottleneck sits in its first 1x1 convolution in both.
+            assert (mine.kernel.shape, mine.strides) == (layer.kernel.shape, layer.strides), layer.name
+            assert not mine.use_bias and layer.use_bias
+            biases += layer.filters
+        else:
+            assert [w.shape for w in mine.weights] == [w.shape for w in layer.weights], layer.name
+    assert ours.get_layer("conv3_block1_1_conv").strides == (2, 2)
+    assert ours.get_layer("conv3_block1_2_conv").strides == (1, 1)
+    # keras.applications' total is ours plus one bias per convolution filter (each conv then has BN).
+    assert count_parameters(ours)["total"] + biases == reference.count_params() == 25_636_712
+    assert _multiply_adds(ours) == _multiply_adds(reference)
+
+
+def test_resnet50_v1_5_moves_only_the_strides(resnet50_at_224):
+    paper, torchvision = resnet50_at_224["ours"], resnet50_at_224["v1_5"]
+    moved = [layer.name for layer in paper.layers if isinstance(layer, keras.layers.Conv2D)
+             and layer.strides != torchvision.get_layer(layer.name).strides]
+    assert moved == [f"conv{stage}_block1_{conv}_conv" for stage in (3, 4, 5) for conv in (1, 2)]
+    assert torchvision.get_layer("conv3_block1_2_conv").strides == (2, 2)
+    assert [w.shape for w in paper.weights] == [w.shape for w in torchvision.weights]
+    overridden = get_model("resnet50", input_shape=(64, 64, 3), num_classes=10, width=0.0625, stride_in="3x3")
+    assert overridden.get_layer("conv4_block1_2_conv").strides == (2, 2)
 
 
 def test_slides_dense_blow_up_from_a_real_layer():
@@ -191,6 +241,7 @@ def test_stem_override_and_family():
         (lambda: get_model("vgg19", input_shape=(32, 32, 3), num_classes=10,
                            classifier_activation="relu"), "relu"),
         (lambda: get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, stem="big"), "big"),
+        (lambda: get_model("resnet50", input_shape=(32, 32, 3), num_classes=10, stride_in="2x2"), "2x2"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_the_value(call, fragment):

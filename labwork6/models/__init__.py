@@ -20,6 +20,7 @@ MODELS = {
     "resnet19": partial(build_resnet_preset, "resnet19"),
     "resnet34": partial(build_resnet_preset, "resnet34"),
     "resnet50": partial(build_resnet_preset, "resnet50"),
+    "resnet50_v1_5": partial(build_resnet_preset, "resnet50_v1_5"),
     "plain34": partial(build_resnet_preset, "plain34"),
 }
 MODEL_NAMES = tuple(MODELS)

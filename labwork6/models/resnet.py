@@ -3,6 +3,10 @@
 References:
     He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition", CVPR 2016
     (ResNet18/34/50 and the 34-layer plain network; counted like torchvision's models).
+    ``resnet50`` is the paper's (Table 1: 3.8 x 10^9 multiply-adds at 224x224), with the
+    stride of a down-sampling bottleneck in its first 1x1 convolution, as in
+    keras.applications.ResNet50; ``resnet50_v1_5`` moves it to the 3x3 convolution, as
+    torchvision's ``resnet50`` does ("ResNet v1.5": same parameters, ~4.1 x 10^9 multiply-adds).
     Zheng, Wu, Deng, Hu & Li, "Going Deeper With Directly-Trained Larger Spiking Neural
     Networks", AAAI 2021 (ResNet-19, ``ResNet(BasicBlock, [3, 3, 2])``), here with ReLU.
 """
@@ -36,6 +40,8 @@ RESNET_PRESETS = {
                      stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
     "resnet50": dict(block="bottleneck", stem="imagenet",
                      stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
+    "resnet50_v1_5": dict(block="bottleneck", stem="imagenet", stride_in="3x3",
+                          stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
     "plain34": dict(block="basic", stem="imagenet", shortcut=False,
                     stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
     "resnet19": dict(block="basic", stem="small", head_units=256,
@@ -43,6 +49,9 @@ RESNET_PRESETS = {
 }
 STEMS = ("imagenet", "small")
 BLOCKS = {"basic": 1, "bottleneck": 4}  # block type -> channel expansion
+#: Where a down-sampling bottleneck block puts its stride: "1x1", its first convolution (He et
+#: al. 2016, keras.applications), or "3x3", the middle one (torchvision, "ResNet v1.5").
+STRIDE_PLACES = ("1x1", "3x3")
 
 
 def _conv_bn(x, filters, kernel_size, stride, name, relu=True, zero_gamma=False):
@@ -59,12 +68,15 @@ def _conv_bn(x, filters, kernel_size, stride, name, relu=True, zero_gamma=False)
     return x
 
 
-def residual_block(x, filters, stride, name, block="basic", shortcut=True, zero_init_residual=False):
+def residual_block(x, filters, stride, name, block="basic", shortcut=True, zero_init_residual=False,
+                   stride_in="1x1"):
     """One residual block (basic: two 3x3 convs; bottleneck: 1x1, 3x3, 1x1 x4).
 
     The shortcut is the identity, or a 1x1 convolution with batch norm (projection,
     option B of the paper) when the stride or the channel count changes. With
-    ``shortcut=False`` the block is the plain network's (no addition).
+    ``shortcut=False`` the block is the plain network's (no addition). A bottleneck
+    block strides in its first 1x1 convolution (``stride_in="1x1"``, the paper's) or in
+    its 3x3 convolution (``"3x3"``, torchvision's v1.5); a basic block in its first 3x3.
     """
     expansion = BLOCKS[block]
     out_channels = filters * expansion
@@ -72,8 +84,9 @@ def residual_block(x, filters, stride, name, block="basic", shortcut=True, zero_
         y = _conv_bn(x, filters, 3, stride, f"{name}_1")
         y = _conv_bn(y, filters, 3, 1, f"{name}_2", relu=False, zero_gamma=zero_init_residual)
     else:
-        y = _conv_bn(x, filters, 1, 1, f"{name}_1")
-        y = _conv_bn(y, filters, 3, stride, f"{name}_2")
+        first_stride, middle_stride = (stride, 1) if stride_in == "1x1" else (1, stride)
+        y = _conv_bn(x, filters, 1, first_stride, f"{name}_1")
+        y = _conv_bn(y, filters, 3, middle_stride, f"{name}_2")
         y = _conv_bn(y, out_channels, 1, 1, f"{name}_3", relu=False, zero_gamma=zero_init_residual)
     if shortcut:
         if stride != 1 or x.shape[-1] != out_channels:
@@ -86,6 +99,7 @@ def build_resnet(
     stages,
     *,
     block: str = "basic",
+    stride_in: str = "1x1",
     stem: str = "imagenet",
     stem_filters: int = 64,
     shortcut: bool = True,
@@ -104,6 +118,10 @@ def build_resnet(
     Args:
         stages: the stages, e.g. ``[Stage(2, 64, 1), Stage(2, 128, 2), ...]``.
         block: ``"basic"`` (two 3x3 convolutions) or ``"bottleneck"`` (1x1-3x3-1x1, x4).
+        stride_in: where a down-sampling bottleneck block strides: ``"1x1"`` (its first
+            convolution; He et al. 2016 and keras.applications, the default) or ``"3x3"``
+            (torchvision's "v1.5": the same parameters, more multiply-adds, since the 1x1
+            convolution then runs at the higher resolution). Basic blocks ignore it.
         stem: ``"imagenet"`` (7x7/2 convolution + 3x3/2 max pooling, the paper's) or
             ``"small"`` (3x3/1 convolution, no pooling, for 32x32 images).
         shortcut: False removes every shortcut (the paper's "plain" networks).
@@ -121,6 +139,8 @@ def build_resnet(
     """
     if block not in BLOCKS:
         raise ValueError(f"`block` must be one of {sorted(BLOCKS)}. Received: block={block!r}")
+    if stride_in not in STRIDE_PLACES:
+        raise ValueError(f"`stride_in` must be one of {list(STRIDE_PLACES)}. Received: stride_in={stride_in!r}")
     if stem not in STEMS:
         raise ValueError(f"`stem` must be one of {list(STEMS)}. Received: stem={stem!r}")
     stages = [s if isinstance(s, Stage) else Stage(*s) for s in stages]
@@ -150,6 +170,7 @@ def build_resnet(
                 block=block,
                 shortcut=shortcut,
                 zero_init_residual=zero_init_residual,
+                stride_in=stride_in,
             )
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if head_units:
@@ -160,8 +181,9 @@ def build_resnet(
 
 def build_resnet_preset(preset: str, *, stem: str | None = None, **kwargs) -> keras.Model:
     """Build a preset of :data:`RESNET_PRESETS` (``resnet18``, ``resnet19``, ``resnet34``,
-    ``resnet50``, ``plain34``); ``stem`` overrides the preset's own stem, other keyword
-    arguments go to :func:`build_resnet`."""
+    ``resnet50`` (He et al.'s), ``resnet50_v1_5`` (torchvision's), ``plain34``); ``stem``
+    overrides the preset's own stem; other keyword arguments go to :func:`build_resnet` and
+    override the preset's (e.g. ``stride_in``)."""
     if preset not in RESNET_PRESETS:
         raise ValueError(
             f"Unknown ResNet preset. Valid: {sorted(RESNET_PRESETS)}. Received: preset={preset!r}"
@@ -170,5 +192,5 @@ def build_resnet_preset(preset: str, *, stem: str | None = None, **kwargs) -> ke
     if stem is not None:
         config["stem"] = stem
     stages = config.pop("stages")
-    return build_resnet(stages, name=preset, **config, **kwargs)
+    return build_resnet(stages, name=preset, **{**config, **kwargs})
 
