@@ -118,18 +118,25 @@ def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True
     of executed notebooks with ``report=False``).
     """
     from labwork6.profiles import RUNS_ENV, get_profile
+    from labwork6.progress import PROGRESS_ENV, ProgressFollower
 
     profile = get_profile(profile)["name"]
     root = Path(root).resolve() if root else default_root()
     runs = (root / os.environ.get(RUNS_ENV, "runs")).resolve()
     selected = [Path(p) for p in notebooks] if notebooks else numbered_notebooks(root / "notebooks")
     out_dir = root / "build" / "notebooks" / profile
-    env = {"LABWORK6_PROFILE": profile, RUNS_ENV: str(runs)}
+    progress = out_dir / "progress.jsonl"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress.write_text("")
+    env = {"LABWORK6_PROFILE": profile, RUNS_ENV: str(runs), PROGRESS_ENV: str(progress)}
+    planned = planned_runs(profile, runs)
     steps = len(selected) + (1 if report else 0)
     total_start = time.perf_counter()
     for step, notebook in enumerate(selected, start=1):
         log(f"[{step}/{steps}] {notebook.name} ({profile}) ...", flush=True)
-        seconds = execute_notebook(notebook, out_dir / notebook.name, env=env, parameters=parameters)
+        with ProgressFollower(progress, planned, log=log, prefix=f"[{step}/{steps}]   ") as follower:
+            seconds = execute_notebook(notebook, out_dir / notebook.name, env=env, parameters=parameters)
+        planned = follower.planned
         log(f"[{step}/{steps}] {notebook.name} done in {_duration(seconds)} -> {out_dir / notebook.name}",
             flush=True)
     if not report:
@@ -142,6 +149,23 @@ def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True
     log(f"[{steps}/{steps}] {pdf} built in {_duration(time.perf_counter() - start)}", flush=True)
     log(f"Main job ({profile}) finished in {_duration(time.perf_counter() - total_start)}.", flush=True)
     return pdf
+
+
+def planned_runs(profile: str, runs) -> dict[tuple[str, int], int]:
+    """``{(model, seed): epochs}`` of the profile's runs that are not completed in ``runs`` yet:
+    what the notebooks will train, for the time-left estimate."""
+    from labwork6.profiles import get_profile
+    from labwork6.recipes import resolve_config
+    from labwork6.runs import load_json, run_dir_for
+
+    settings, planned = get_profile(profile), {}
+    for model in settings["models"]:
+        for seed in settings["seeds"]:
+            config = resolve_config(model, profile=profile, seed=seed)
+            run_dir = run_dir_for(model, config["dataset"], seed, profile, runs)
+            if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
+                planned[(model, seed)] = config["epochs"]
+    return planned
 
 
 def _duration(seconds: float) -> str:

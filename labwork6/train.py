@@ -31,12 +31,14 @@ from labwork6.distribute import build_for_multiworker, cluster_task, distributio
 from labwork6.metrics import labels_from_probabilities
 from labwork6.models import count_parameters, get_model, layer_table
 from labwork6.preprocessing import augmentation_for, build_preprocessing, make_pipeline
-from labwork6.profiles import cpu_info, resolve_precision
+from labwork6.profiles import cpu_info, get_profile, resolve_precision
+from labwork6.progress import EpochProgress
 from labwork6.recipes import RECIPES, make_optimizer, model_image_size, resolve_config
 from labwork6.robustness import robustness_table, write_robustness
 from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, run_lock, write_evaluation, write_json
 
-__all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "run_dataset", "train"]
+__all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "run_dataset", "train",
+           "train_missing"]
 
 
 class TrainingFailed(RuntimeError):
@@ -237,7 +239,8 @@ def _train_into(run_dir: Path, config: dict, previous: dict | None, strategy, ve
     )
     write_json(run_dir / "config.json", config)
 
-    run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], first_epoch, callbacks)
+    progress = EpochProgress(run_dir.name, config["model"], seed, config["epochs"])
+    run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], first_epoch, (progress, *callbacks))
     nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
     if first_epoch < config["epochs"]:
         # Every worker builds the same stream; DATA sharding hands each its part of every batch.
@@ -264,6 +267,25 @@ def _train_into(run_dir: Path, config: dict, previous: dict | None, strategy, ve
     test_once(run_dir, data, history, seed=seed)
     config["status"] = "completed"
     write_json(run_dir / "config.json", config)
+
+
+def train_missing(models, dataset: str | None = None, *, profile: str | None = None, seeds=None, runs=None,
+                  **overrides) -> dict[tuple[str, int], Path]:
+    """The run folders of ``models`` x ``seeds`` (default: the profile's seeds), training only those
+    that have no completed run yet; a completed run is kept whatever settings trained it (e.g.
+    ``--epochs`` on the command line). Returns ``{(model, seed): run folder}``."""
+    settings = get_profile(profile)
+    found = {}
+    for model in models:
+        for seed in settings["seeds"] if seeds is None else seeds:
+            config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
+            run_dir = run_dir_for(model, config["dataset"], seed, config["profile"], runs)
+            if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
+                print(f"[labwork6] no completed run of {model} seed {seed} in {run_dir}: training it with the "
+                      f"{config['profile']} profile's settings.", flush=True)
+                train(model, dataset, profile=profile, seed=seed, runs=runs, verbose=0, **overrides)
+            found[(model, seed)] = run_dir
+    return found
 
 
 def _one_based_history(path: Path) -> pd.DataFrame:

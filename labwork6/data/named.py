@@ -76,7 +76,7 @@ def _read_digits() -> tuple[Split, list[str], str, str]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    # 16 grey levels (0..16) stretched to the canonical 0..255.
+    # 17 grey levels (0..16) stretched to the canonical 0..255.
     images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
     return (Split(images, bunch.target), DIGITS_CLASS_NAMES, "sklearn.datasets.load_digits",
             "8x8 grayscale, grey levels 0..16 scaled to 0..255")

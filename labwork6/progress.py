@@ -1,0 +1,113 @@
+"""One line per epoch from a training run to whoever watches: the terminal of the main job.
+
+Training runs inside notebook kernels, whose output the terminal never sees. When the
+environment variable ``LABWORK6_PROGRESS`` names a file, every run appends one JSON line per
+epoch to it (:class:`EpochProgress`); the pipeline follows that file (:class:`ProgressFollower`)
+and prints a line per epoch with the estimated time left for the run and for the whole job.
+Keras' own progress bar stays in the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import keras
+
+PROGRESS_ENV = "LABWORK6_PROGRESS"
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Appends ``{"run", "model", "seed", "epoch", "epochs", "seconds", "accuracy", "val_accuracy"}``
+    to the file named by ``$LABWORK6_PROGRESS`` at the end of every epoch (nothing when unset)."""
+
+    def __init__(self, run: str, model: str, seed: int, epochs: int):
+        super().__init__()
+        self.path = os.environ.get(PROGRESS_ENV)
+        self.fields = {"run": run, "model": model, "seed": seed, "epochs": epochs}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.path:
+            return
+        logs = logs or {}
+        line = {**self.fields, "epoch": epoch + 1, "seconds": time.perf_counter() - self._start,
+                "accuracy": logs.get("accuracy"), "val_accuracy": logs.get("val_accuracy")}
+        with open(self.path, "a", encoding="utf8") as file:
+            file.write(json.dumps(line, default=float) + "\n")
+
+
+def format_seconds(seconds: float) -> str:
+    """``1 min 05 s`` or ``42 s``."""
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class ProgressFollower:
+    """Follows a progress file in a thread and logs a line per epoch.
+
+    ``planned`` maps each run the job will train, e.g. ``("vgg19_bn", 0)``, to its number of
+    epochs; the job's time left is the epochs not yet run times the latest seconds per epoch
+    of that model (of the current run for models not seen yet).
+    """
+
+    def __init__(self, path, planned: dict[tuple[str, int], int], log=print, prefix: str = "", poll: float = 0.5):
+        self.path, self.planned, self.log, self.prefix, self.poll = Path(path), dict(planned), log, prefix, poll
+        self.done: dict[tuple[str, int], int] = {}
+        self.seconds_per_epoch: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._offset = self.path.stat().st_size if self.path.exists() else 0
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._read()  # lines written just before the end
+
+    def line(self, record: dict) -> str:
+        """The terminal line for one epoch record (also updates the estimates)."""
+        key = (record["model"], int(record["seed"]))
+        self.done[key] = int(record["epoch"])
+        self.seconds_per_epoch[record["model"]] = float(record["seconds"])
+        self.planned.setdefault(key, int(record["epochs"]))
+        run_left = (int(record["epochs"]) - int(record["epoch"])) * float(record["seconds"])
+        job_left = sum(max(0, epochs - self.done.get(k, 0)) * self.seconds_per_epoch.get(k[0], float(record["seconds"]))
+                       for k, epochs in self.planned.items())
+
+        def percent(value):
+            return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+        return (f"{self.prefix}{record['model']} seed {record['seed']}: epoch {record['epoch']}/{record['epochs']}, "
+                f"train {percent(record.get('accuracy'))}, val {percent(record.get('val_accuracy'))}, "
+                f"{record['seconds']:.1f} s/epoch, run ~{format_seconds(run_left)} left, "
+                f"training in this job ~{format_seconds(job_left)} left")
+
+    def _read(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf8") as file:
+            file.seek(self._offset)
+            text = file.read()
+        complete, _, _ = text.rpartition("\n")
+        if not complete:
+            return
+        self._offset += len((complete + "\n").encode("utf8"))
+        for raw in complete.splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            self.log(self.line(record), flush=True)
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.poll):
+            self._read()

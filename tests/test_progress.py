@@ -1,0 +1,50 @@
+"""Epoch lines from a training run to the main job's terminal."""
+
+import json
+
+import pytest
+
+from labwork6.progress import PROGRESS_ENV, EpochProgress, ProgressFollower, format_seconds
+
+
+def test_epoch_progress_appends_one_json_line_per_epoch(tmp_path, monkeypatch):
+    path = tmp_path / "progress.jsonl"
+    monkeypatch.setenv(PROGRESS_ENV, str(path))
+    callback = EpochProgress("digits-vgg19_bn-seed0", "vgg19_bn", 0, 8)
+    for epoch in range(2):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, {"accuracy": 0.5, "val_accuracy": 0.75})
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2] and records[0]["model"] == "vgg19_bn"
+    assert records[1]["val_accuracy"] == 0.75 and records[1]["seconds"] >= 0
+
+
+def test_epoch_progress_writes_nothing_without_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    callback = EpochProgress("run", "vgg19_bn", 0, 2)
+    callback.on_epoch_begin(0)
+    callback.on_epoch_end(0, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_follower_prints_epochs_with_time_left_for_the_run_and_the_job(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    path.write_text("")
+    lines = []
+    planned = {("vgg19_bn", 0): 4, ("vgg19_bn", 1): 4, ("resnet19", 0): 4}
+    with ProgressFollower(path, planned, log=lambda text, flush=False: lines.append(text), poll=0.01):
+        with open(path, "a") as file:
+            for epoch in (1, 2):
+                file.write(json.dumps({"run": "r", "model": "vgg19_bn", "seed": 0, "epoch": epoch, "epochs": 4,
+                                       "seconds": 10.0, "accuracy": 0.9, "val_accuracy": 0.95}) + "\n")
+            file.write('{"partial": ')  # a line being written is left for later
+    assert len(lines) == 2
+    assert "vgg19_bn seed 0: epoch 2/4" in lines[1] and "val 95.0%" in lines[1]
+    # 2 epochs of this run + 4 of seed 1 at 10 s, + 4 of resnet19 at the only rate seen (10 s)
+    assert "run ~20 s left" in lines[1] and "job ~1 min 40 s left" in lines[1]
+
+
+@pytest.mark.parametrize("seconds, text", [(5, "5 s"), (65, "1 min 05 s"), (-3, "0 s")])
+def test_format_seconds(seconds, text):
+    assert format_seconds(seconds) == text
