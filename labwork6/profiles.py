@@ -20,7 +20,7 @@ PROFILES: dict[str, dict] = {
     "smoke": {
         "dataset": "digits",
         "models": ("vgg19_bn", "resnet19"),
-        "seeds": (0,),
+        "seeds": (0, 1),  # two, so that every path of the several-seed comparison runs
         "width": 0.125,
         "epochs": 1,
         "subsample": 60,  # images per split at most, stratified
