@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from labwork6.models import layer_table
-from labwork6.train import precision_policy
+from labwork6.recipes import RECIPES
+from labwork6.train import compile_model, precision_policy
 
 #: The dtype of the matrix multiply that bounds each precision policy's convolutions.
 MATMUL_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
@@ -84,7 +85,8 @@ def training_flops(model: keras.Model) -> float:
 
 
 def synthetic_batch(batch_size: int, input_shape, num_classes: int, seed: int = 0):
-    """Random standardized-like images and one-hot float32 targets (what train.py feeds)."""
+    """Random already-normalised images (what a network gets from the preprocessing in front of
+    it) and one-hot float32 targets."""
     rng = np.random.default_rng(seed)
     images = rng.standard_normal((batch_size, *input_shape), dtype=np.float32)
     labels = rng.integers(0, num_classes, batch_size)
@@ -96,27 +98,24 @@ def in_memory_dataset(images, targets) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensors((tf.constant(images), tf.constant(targets))).repeat()
 
 
-def compile_for_training(model: keras.Model) -> keras.Model:
-    """Compile as train.py does for a multi-class run (AdamW, categorical cross-entropy, accuracy)."""
-    model.compile(
-        optimizer=keras.optimizers.AdamW(1e-4, weight_decay=1e-4),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-    )
-    return model
+def compile_for_training(model: keras.Model, config: dict | None = None, steps_per_epoch: int = 100) -> keras.Model:
+    """Compile as training does (:func:`labwork6.train.compile_model`) with ``config``'s recipe;
+    by default the VGG recipe, whose optimizer, loss and schedule the ResNet recipe shares."""
+    return compile_model(model, config or RECIPES["vgg"], binary=model.output_shape[-1] == 1,
+                         steps_per_epoch=steps_per_epoch)
 
 
 class Trainer:
     """A compiled model under a precision policy, timed with ``model.fit``, the way training runs.
 
     ``build`` is a no-argument callable returning an uncompiled model; it runs under the
-    policy so every layer gets it.
+    policy so every layer gets it. ``compile_with`` compiles it (default :func:`compile_for_training`).
     """
 
-    def __init__(self, build, precision: str):
+    def __init__(self, build, precision: str, compile_with=compile_for_training):
         self.precision = precision
         with precision_policy(precision):
-            self.model = compile_for_training(build())
+            self.model = compile_with(build())
 
     def run(self, steps: int, data, batch_size: int) -> float:
         """Seconds of one ``fit`` call (one epoch of ``steps`` steps) on ``data``: a

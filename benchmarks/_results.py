@@ -20,10 +20,13 @@ COLUMNS = ["section", "model", "setting", "value", "unit", "repetitions", "sprea
 #: Headline ratios, in the order they are shown, with what each means.
 HEADLINES = {
     "vgg_ours_vs_keras": "our VGG19 / keras.applications.VGG19 training images/s (same configuration)",
-    "resnet50_ours_vs_keras": "our ResNet50 / keras.applications.ResNet50 training images/s",
+    "resnet50_ours_vs_keras": "our ResNet50 / keras.applications.ResNet50 training images/s (same network; "
+                              "keras' convolutions have biases)",
     "bf16_vs_fp32": "mixed_bfloat16 / float32 training images/s, our models",
-    "pipeline_overhead": "extra training time with make_pipeline instead of an in-memory batch (0.03 = +3%)",
-    "pipeline_overhead_with_augmentation": "the same with the default profile's augmentation in the pipeline",
+    "pipeline_overhead": "extra training time of the model with its preprocessing fed raw images by make_pipeline, "
+                         "over the bare network on an in-memory batch of normalised images (0.03 = +3%)",
+    "pipeline_overhead_with_augmentation": "the same with the default profile's augmentation in the model "
+                                           "(the model exactly as trained)",
     "fraction_of_matmul_peak": "achieved training FLOP/s / the matmul rate of the same dtype measured in this run",
 }
 
@@ -126,12 +129,38 @@ def headline_frame(summary: dict) -> pd.DataFrame:
             rows += [{"Ratio": key, "Case": name, "Value": f"{v:.3f}"} for name, v in value.items()]
         elif value is not None:
             rows.append({"Ratio": key, "Case": "", "Value": f"{value:.3f}"})
-    for key, model in (("vgg_parameters", "VGG19"), ("resnet50_parameters", "ResNet50")):
-        if key in summary:
-            counts = summary[key]
-            rows.append({"Ratio": f"parameters, {model}", "Case": "ours / keras.applications",
-                         "Value": f"{counts['ours']:,} / {counts['keras']:,}"})
+    for section, model in (("vgg", "VGG19"), ("resnet50", "ResNet50")):
+        for what in ("parameters", "multiply_adds"):
+            counts = summary.get(f"{section}_{what}")
+            if counts:
+                rows.append({"Ratio": f"{what.replace('_', '-')}, {model}", "Case": "ours / keras.applications",
+                             "Value": f"{counts['ours']:,} / {counts['keras']:,}"})
     return pd.DataFrame(rows, columns=["Ratio", "Case", "Value"])
+
+
+TIME_TO_ACCURACY_COLUMNS = ["Model", "Seeds", "Epochs", "Training s per run (median)", "Test accuracy mean (min)",
+                            "Validation reached target", "s to target (median)", "Precision", "matmul GFLOP/s"]
+
+
+def time_to_accuracy_frame(summary: dict) -> pd.DataFrame:
+    """One row per model of ``summary["time_to_accuracy"]`` (empty when the section did not run)."""
+    rows = []
+    for model, entry in summary.get("time_to_accuracy", {}).items():
+        to_target = entry.get("median_seconds_to_target")
+        rows.append({
+            "Model": model,
+            "Seeds": ", ".join(str(seed) for seed in entry["seeds"]),
+            "Epochs": str(entry["epochs"]),
+            "Training s per run (median)": _number(entry["median_train_seconds"]),
+            "Test accuracy mean (min)": f"{100 * entry['mean_test_accuracy']:.2f}% "
+                                        f"({100 * entry['min_test_accuracy']:.2f}%)",
+            "Validation reached target": f"{entry['runs_reaching_target_on_validation']} of {entry['runs']} runs "
+                                         f"(>= {entry['target_percent']}%)",
+            "s to target (median)": "" if to_target is None else _number(to_target),
+            "Precision": entry["precision"],
+            "matmul GFLOP/s": _number(entry.get("matmul_gflops")),
+        })
+    return pd.DataFrame(rows, columns=TIME_TO_ACCURACY_COLUMNS)
 
 
 def _machine_line(meta: dict) -> str:
@@ -158,6 +187,7 @@ def markdown(frame: pd.DataFrame, summary: dict, meta: dict) -> str:
         "",
         markdown_table(headline_frame(summary), index=False).rstrip(),
         "",
+        *_time_to_accuracy_markdown(summary),
         "## All measurements",
         "",
         markdown_table(display_frame(frame).assign(Note=frame["note"].fillna("")), index=False).rstrip(),
@@ -166,9 +196,20 @@ def markdown(frame: pd.DataFrame, summary: dict, meta: dict) -> str:
     return "\n".join(parts)
 
 
+def _time_to_accuracy_markdown(summary: dict) -> list[str]:
+    table = time_to_accuracy_frame(summary)
+    if table.empty:
+        return []
+    return ["## Time to accuracy", "",
+            "Training seconds are the runs' summed `epoch_seconds` (validation passes included); each run's test",
+            "accuracy is that of the epoch validation selected. Every epoch: `time_to_accuracy.csv`; figure:",
+            "`time_to_accuracy.png`.", "", markdown_table(table, index=False).rstrip(), ""]
+
+
 def latex(frame: pd.DataFrame, summary: dict, meta: dict, sections: dict | None = None) -> str:
-    """Booktabs tables to ``\\input`` in the report: the headline ratios, then one longtable
-    per section (``\\footnotesize``). Needs ``\\usepackage{booktabs,longtable}``."""
+    """Booktabs tables to ``\\input`` in the report: the headline ratios, the time-to-accuracy
+    summary (when that section ran), then one longtable per section (``\\footnotesize``).
+    Needs ``\\usepackage{booktabs,longtable}``."""
     shown = display_frame(frame).drop(columns="Section")
     quick = "--quick run: the sizes are far too small for the numbers to mean anything. " if meta.get("quick") else ""
     parts = [
@@ -178,6 +219,13 @@ def latex(frame: pd.DataFrame, summary: dict, meta: dict, sections: dict | None 
                                           f"Command: {meta.get('command', '')}")),
         "\\begingroup\\footnotesize\\setlength{\\tabcolsep}{4pt}",
     ]
+    time_table = time_to_accuracy_frame(summary)
+    if not time_table.empty:
+        parts.append(table_to_latex(
+            time_table, index=False, column_format="llrrlp{2.2cm}rlr", label="tab:benchmark-time-to-accuracy",
+            caption=tex_escape(f"Time to accuracy: the default recipe over seeds. {quick}Training seconds are "
+                               "the summed epoch_seconds of each run (validation included); test accuracy is that "
+                               "of the epoch validation selected.")))
     for section in dict.fromkeys(frame["section"]):
         rows = shown[(frame["section"] == section).to_numpy()]
         description = (sections or {}).get(section, "")

@@ -1,6 +1,7 @@
 """The benchmark script runs end to end in its --quick configuration and writes its tables.
 
 No timing is asserted: the numbers of a --quick run mean nothing, and the machine is shared.
+The quick time_to_accuracy section trains the smoke profile's networks once (seed 0).
 """
 
 import importlib.util
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 # resnet50 is left out: it runs the same code as vgg (ours against keras.applications) and
 # tracing two ResNet50 train steps would double this test's time.
-QUICK_SECTIONS = "matmul,vgg,resnet19,pipeline,size,batch,inference,memory,threads"
+QUICK_SECTIONS = "matmul,vgg,resnet19,pipeline,size,batch,inference,memory,threads,time_to_accuracy"
+PIPELINE_CASES = ["bare network, in-memory batch", "bare network, keras arrays (fit on numpy)",
+                  "preprocessing in the model + make_pipeline", "the same + augmentation (as trained)"]
 
 
 def load_module(name: str, path: Path):
@@ -48,8 +52,10 @@ def test_quick_run_writes_csv_markdown_latex_and_summary(quick_run):
     assert set(frame["section"]) == set(QUICK_SECTIONS.split(","))
     measured = frame[frame["repetitions"] > 0]
     assert (measured.loc[measured["unit"] == "images/s", "value"] > 0).all()
-    assert (frame["section"] == "size").any() and frame.loc[frame["repetitions"] == 0, "note"].str.contains(
-        "skipped").all()
+    size = frame[frame["section"] == "size"]
+    assert len(size) and size.loc[size["repetitions"] == 0, "note"].str.contains("skipped").all()
+    pipeline = frame[(frame["section"] == "pipeline") & (frame["unit"] == "images/s")]
+    assert list(pipeline["setting"]) == PIPELINE_CASES
 
     vgg = frame[frame["section"] == "vgg"]
     assert {"vgg19", "keras.applications.VGG19"} <= set(vgg["model"])
@@ -71,6 +77,37 @@ def test_quick_run_writes_csv_markdown_latex_and_summary(quick_run):
     assert latex.count(r"\begin{longtable}") == len(set(frame["section"]))
 
 
+def test_quick_time_to_accuracy_trains_the_smoke_profile_once_per_model(quick_run):
+    out, stdout = quick_run
+    models = ["vgg19_bn", "resnet19"]  # the smoke profile's, trained by labwork6.train.train
+    assert "time_to_accuracy: training vgg19_bn, seed 0, profile smoke" in stdout
+    epochs = pd.read_csv(out / "time_to_accuracy.csv")
+    assert list(epochs["model"]) == models and set(epochs["seed"]) == {0} and set(epochs["epoch"]) == {1}
+    assert (epochs["train_seconds"] == epochs["epoch_seconds"]).all() and (epochs["epoch_seconds"] > 0).all()
+    assert (epochs["test_correct"] / epochs["num_test"] == epochs["test_accuracy"]).all()
+    assert (epochs["val_correct"] <= epochs["num_val"]).all() and epochs["selected"].all()
+    assert (epochs["reached_target"] == (epochs["val_correct"] * 100 >= 99 * epochs["num_val"])).all()
+    assert (out / "time_to_accuracy.png").stat().st_size > 0 and (out / "time_to_accuracy.pdf").exists()
+
+    summary = json.loads((out / "summary.json").read_text())
+    frame = pd.read_csv(out / "benchmarks.csv")
+    matmul = frame[(frame["section"] == "matmul") & (frame["setting"] == "float32")]["value"].iloc[0]
+    for model, row in zip(models, epochs.itertuples(), strict=True):
+        entry = summary["time_to_accuracy"][model]
+        assert entry["runs"] == 1 and entry["seeds"] == [0] and entry["profile"] == "smoke"
+        assert entry["median_train_seconds"] == pytest.approx(row.train_seconds)
+        assert entry["mean_test_accuracy"] == entry["min_test_accuracy"] == pytest.approx(row.test_accuracy)
+        assert entry["matmul_gflops"] == pytest.approx(matmul)  # measured in the same run
+        assert entry["median_train_call_seconds"] > entry["median_train_seconds"]
+    rows = frame[frame["section"] == "time_to_accuracy"]
+    assert set(rows["model"]) == set(models)
+    tests = rows[rows["setting"].str.endswith("test accuracy of the selected model")]
+    assert list(tests["unit"]) == ["%", "%"] and list(tests["value"]) == pytest.approx(
+        list(100 * epochs["test_accuracy"]))
+    assert "## Time to accuracy" in (out / "benchmarks.md").read_text()
+    assert "tab:benchmark-time-to-accuracy" in (out / "benchmarks.tex").read_text()
+
+
 def test_memory_rows_are_the_child_process_own_peak(quick_run):
     out, _ = quick_run
     frame = pd.read_csv(out / "benchmarks.csv")
@@ -88,7 +125,60 @@ def test_unknown_section_and_precision_are_refused():
     with pytest.raises(SystemExit):
         run.parse_args(["--precisions", "float64"])
     args = run.parse_args(["--only", "vgg, pipeline", "--repetitions", "3", "--steps", "5"])
-    assert args.sections == ["vgg", "pipeline"] and args.repetitions == 3
+    assert args.sections == ["vgg", "pipeline"] and args.repetitions == 3 and args.seed_list is None
+    assert run.parse_args(["--only", "time_to_accuracy", "--seeds", "0,1,2"]).seed_list == [0, 1, 2]
+    for bad in ("one", "0,0", "-1", ","):
+        with pytest.raises(SystemExit):
+            run.parse_args(["--seeds", bad])
+
+
+def _fake_epochs(tta):
+    """Two models x two seeds of per-epoch rows (as epoch_frame writes them), 100 validation images."""
+    rows = []
+    for model, per_epoch_correct in (("vgg19_bn", [[90, 98, 99, 97], [95, 99, 100, 100]]),
+                                     ("resnet19", [[80, 97, 98, 98], [85, 90, 96, 98]])):
+        for seed, corrects in enumerate(per_epoch_correct):
+            for epoch, correct in enumerate(corrects, start=1):
+                rows.append({"model": model, "seed": seed, "epoch": epoch, "epoch_seconds": 10.0 + seed,
+                             "train_seconds": epoch * (10.0 + seed), "accuracy": 0.9, "val_accuracy": correct / 100,
+                             "val_correct": correct, "num_val": 100, "reached_target": tta._reaches(correct, 100),
+                             "selected": epoch == 3, "test_accuracy": (96 + seed) / 100, "test_correct": 96 + seed,
+                             "num_test": 100, "profile": "default", "precision": "float32"})
+    return pd.DataFrame(rows, columns=tta.EPOCH_COLUMNS)
+
+
+def test_time_to_accuracy_summary_and_figure_without_training(tmp_path):
+    tta = load_module("labwork6_benchmarks_tta", ROOT / "benchmarks" / "_time_to_accuracy.py")
+    results_module = load_module("labwork6_benchmarks_results", ROOT / "benchmarks" / "_results.py")
+    assert tta._reaches(99, 100) and not tta._reaches(98, 100) and tta._reaches(268, 270)
+    assert not tta._reaches(267, 270)  # 98.9%: one image short on digits' 270 validation images
+    epochs = _fake_epochs(tta)
+    summary = tta.summarise(epochs)
+    vgg, resnet = summary["vgg19_bn"], summary["resnet19"]
+    # vgg: seed 0 reaches 99 of 100 at epoch 3 (30 s), seed 1 at epoch 2 (22 s); resnet never does.
+    assert vgg["seconds_to_target_per_seed"] == {0: 30.0, 1: 22.0} and vgg["median_seconds_to_target"] == 26.0
+    assert vgg["runs_reaching_target_on_validation"] == 2 and vgg["median_train_seconds"] == 42.0
+    assert vgg["mean_test_accuracy"] == pytest.approx(0.965) and vgg["min_test_accuracy"] == 0.96
+    assert resnet["runs_reaching_target_on_validation"] == 0 and resnet["median_seconds_to_target"] is None
+    assert tta.seconds_to_target(epochs[(epochs["model"] == "resnet19") & (epochs["seed"] == 0)]) is None
+
+    figure = tta.plot_time_to_accuracy(epochs)
+    lines = [line for line in figure.axes[0].lines if len(line.get_xdata()) > 1]
+    assert len(lines) == 4 + 1  # one per run, and the 99% line
+    colours = [to_hex(line.get_color()) for line in lines[:4]]
+    assert colours[0] == colours[1] != colours[2] == colours[3]  # one colour per model
+    assert figure.axes[1].get_ylim()[0] == 95
+
+    results = results_module.Results(echo=lambda message: None)
+    results.add("time_to_accuracy", "vgg19_bn", "default profile, training seconds per run", [40.0, 44.0], "s")
+    for model, entry in summary.items():
+        results.headline("time_to_accuracy", model, {**entry, "matmul_gflops": 100.0})
+    paths = results.write(tmp_path, {"command": "python benchmarks/run.py --only time_to_accuracy", "quick": False})
+    markdown = paths["md"].read_text()
+    assert "| vgg19_bn | 0, 1 | 4 | 42.0 | 96.50% (96.00%) | 2 of 2 runs (>= 99%) | 26.0 |" in markdown
+    assert "| resnet19 | 0, 1 | 4 |" in markdown and "0 of 2 runs" in markdown
+    assert r"96.50\% (96.00\%)" in paths["tex"].read_text()
+    assert json.loads(paths["summary"].read_text())["time_to_accuracy"]["vgg19_bn"]["median_seconds_to_target"] == 26
 
 
 def test_tables_from_rows_without_running_anything(tmp_path):
