@@ -12,8 +12,12 @@ from labwork6.metrics import (
     classification_metrics,
     classification_report_frame,
     confusion_matrix_frame,
+    format_interval,
     format_mean_std,
     labels_from_probabilities,
+    macro_metric,
+    macro_scores,
+    percent_decimals,
 )
 
 # Binary: 4 negatives, 6 positives.
@@ -185,3 +189,36 @@ def test_confusion_and_report_frames_hold_the_counts():
     assert report.loc["b"].tolist() == pytest.approx([0.5, 1.0, 2 / 3, 1])
     assert report.loc["a", "f1"] == 0.0 and report.loc["accuracy", "f1"] == 0.5
     assert report.loc["macro avg", "f1"] == pytest.approx(1 / 3) and report["support"].dtype == np.int64
+
+
+def test_macro_scores_equal_classification_metrics():
+    assert macro_scores(MULTI_TRUE, MULTI_PRED, 3) == pytest.approx({"precision": 25 / 36, "recall": 25 / 36,
+                                                                     "f1": 25 / 36})
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # small splits, where a class may be missing from the truth or the predictions
+        y_true, y_pred = rng.integers(0, 6, size=15), rng.integers(0, 6, size=15)
+        expected = classification_metrics(y_true, y_pred, [str(i) for i in range(6)])
+        scores = macro_scores(y_true, y_pred, 6)
+        for key in ("precision", "recall", "f1"):
+            assert scores[key] == pytest.approx(expected[key])
+            assert macro_metric(key, 6)(y_true, y_pred) == pytest.approx(expected[key])
+    with pytest.raises(ValueError, match="key='accuracy'"):
+        macro_metric("accuracy", 6)
+
+
+@pytest.mark.parametrize("total, decimals", [(1, 0), (30, 0), (100, 0), (101, 1), (270, 1), (1000, 1), (1001, 2),
+                                             (10_000, 2)])
+def test_percent_decimals_follow_one_image(total, decimals):
+    # one image is 100 / total points: the last printed digit is no larger than that
+    assert percent_decimals(total) == decimals
+    assert 10 ** -decimals <= 100 / total or decimals == 0
+
+
+def test_percent_decimals_and_format_interval_checks():
+    with pytest.raises(ValueError, match="total=0"):
+        percent_decimals(0)
+    with pytest.raises(ValueError, match="total=2.5"):
+        percent_decimals(2.5)
+    assert format_interval(0.9926, 0.9734, 0.998, 1) == "99.3 [97.3, 99.8]"
+    assert format_interval(-0.001, -0.012, 0.01, 0) == "0 [-1, 1]"  # no "-0"
+    assert format_interval(0.5, 0.25, 0.75, 2, percent=False) == "0.50 [0.25, 0.75]"
