@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator  # noqa: E402
 
 #: Line style of each split in :func:`plot_history`.
 _SPLIT_STYLES = {"train": "-", "val": "--"}
@@ -131,15 +131,20 @@ def plot_samples(
 def plot_history(
     histories: Mapping[str, pd.DataFrame] | pd.DataFrame,
     metrics: Sequence[str] = ("loss", "accuracy", "learning_rate"),
+    log_scale: Sequence[str] = ("learning_rate",),
+    width: float | None = None,
 ) -> Figure:
     """Training curves: one panel per metric, train (solid) against validation
-    (dashed, column ``val_<metric>``), one colour per model.
+    (dashed, column ``val_<metric>``), one colour per model, one legend under the panels.
 
     Args:
         histories: ``{model name: history DataFrame}`` (history.csv columns: epoch, loss,
             accuracy, val_loss, val_accuracy, learning_rate), or one DataFrame.
-        metrics: the panels. A metric no history has is left out (an error if none is
-            left); ``learning_rate`` is drawn on a log scale.
+        metrics: the panels. A metric no history has is left out (an error if none is left).
+        log_scale: the panels drawn on a log scale (when their values are positive), e.g.
+            ``("loss", "learning_rate")`` so that a large first-epoch loss does not flatten
+            the other epochs.
+        width: figure width in inches (default 4.2 per panel); text is 8 pt or more.
     """
     if isinstance(histories, pd.DataFrame):
         histories = {"model": histories}
@@ -155,39 +160,55 @@ def plot_history(
         raise ValueError(
             f"None of the metrics is in the histories (columns: {columns}). Received: metrics={metrics!r}"
         )
-    fig, axes = plt.subplots(1, len(present), figsize=(4.2 * len(present), 3.4), squeeze=False)
+    width = width or 4.2 * len(present)
+    fig, axes = plt.subplots(1, len(present), figsize=(width, min(3.4, 0.75 * width / len(present) + 0.9)),
+                             squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = {}
     for ax, metric in zip(axes[0], present, strict=True):
         for index, (name, history) in enumerate(histories.items()):
             epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
-            color = colors[index % len(colors)]
             for split, column in (("train", metric), ("val", f"val_{metric}")):
                 if column in history.columns:
-                    label = f"{name} {split}" if metric != "learning_rate" else name
                     # Markers keep one-epoch histories visible.
-                    ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=color, label=label,
-                            marker="o" if len(history) < 12 else None, markersize=3)
-        if metric == "learning_rate":
-            values = np.concatenate([h[metric].to_numpy(float) for h in histories.values() if metric in h])
-            if np.all(values > 0) and values.max() > 10 * values.min():
-                ax.set_yscale("log")
-        ax.set_title(metric.replace("_", " "))
-        ax.set_xlabel("epoch")
+                    (line,) = ax.plot(epochs, history[column], _SPLIT_STYLES[split],
+                                      color=colors[index % len(colors)], marker="o" if len(history) < 12 else None,
+                                      markersize=3)
+                    handles.setdefault(name, line)
+        values = np.concatenate([h[c].to_numpy(float) for h in histories.values() for c in (metric, f"val_{metric}")
+                                 if c in h])
+        if metric in log_scale and np.all(values > 0) and values.max() > 3 * values.min():
+            ax.set_yscale("log")
+            # plain numbers at 1, 2 and 5 of each decade
+            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            for formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+                formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_title(metric.replace("_", " ") + (" (log scale)" if ax.get_yscale() == "log" else ""), fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(which="both", labelsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        last = max(len(h) for h in histories.values())
+        if last < 3:  # a locator alone spreads one or two epochs over fractional ticks
+            ax.set_xlim(0.5, last + 0.5)
+            ax.set_xticks(range(1, last + 1))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+    split_handles = [plt.Line2D([], [], color="black", linestyle=style) for style in _SPLIT_STYLES.values()]
+    fig.legend([*handles.values(), *split_handles], [*handles, "training", "validation"], loc="lower center",
+               ncol=min(4, len(handles) + 2), fontsize=8, frameon=False)
+    legend_rows = math.ceil((len(handles) + 2) / 4)
+    fig.tight_layout(rect=(0, min(0.45, (0.18 * legend_rows + 0.02) / fig.get_figheight()), 1, 1))
     return fig
 
 
 def plot_confusion_matrix(
-    cm_frame: pd.DataFrame, normalize: bool = False, title: str | None = None
+    cm_frame: pd.DataFrame, normalize: bool = False, title: str | None = None, side: float | None = None
 ) -> Figure:
     """The confusion matrix (rows = true class, columns = predicted class), each cell
     annotated up to 20 classes.
 
     ``normalize=True`` divides each row by its total, so the diagonal is each class's
-    recall.
+    recall. ``side``: the figure's width and height in inches (default grows with the
+    classes); text is 8 pt or more at that size.
     """
     if not isinstance(cm_frame, pd.DataFrame) or cm_frame.shape[0] != cm_frame.shape[1]:
         raise ValueError(
@@ -200,7 +221,7 @@ def plot_confusion_matrix(
         totals = counts.sum(axis=1, keepdims=True)
         values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     size = len(cm_frame)
-    side = min(12.0, 1.6 + 0.45 * size)
+    side = side or min(12.0, 1.6 + 0.45 * size)
     fig, ax = plt.subplots(figsize=(side, side))
     ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(values.max(), 1))
     crowded = size > 5 and max(len(str(c)) for c in cm_frame.columns) > 2
@@ -211,8 +232,9 @@ def plot_confusion_matrix(
         ha="right" if crowded else "center",
     )
     ax.set_yticks(range(size), [str(c) for c in cm_frame.index])
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("predicted class", fontsize=9)
+    ax.set_ylabel("true class", fontsize=9)
     if size <= 20:
         threshold = values.max() / 2
         for i in range(size):
@@ -230,14 +252,12 @@ def plot_confusion_matrix(
                     fontsize=8,
                     color="white" if values[i, j] > threshold else "black",
                 )
-    ax.set_title(
-        title or ("confusion matrix (rows normalised)" if normalize else "confusion matrix"), fontsize=10
-    )
+    ax.set_title(title or ("confusion matrix (rows normalised)" if normalize else "confusion matrix"), fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def plot_filters(kernel, max_filters: int = 64, title: str | None = None) -> Figure:
+def plot_filters(kernel, max_filters: int = 64, title: str | None = None, width: float = 3.1) -> Figure:
     """The filters of a convolution, one small image each.
 
     Args:
@@ -246,23 +266,26 @@ def plot_filters(kernel, max_filters: int = 64, title: str | None = None) -> Fig
             (the mean over its D input channels when D > 1); each filter is stretched
             to its own range.
         max_filters: show the first K filters up to this many.
+        width: figure width in inches (half an A4 text width); the title is 8 pt.
     """
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 4:
         raise ValueError(f"`kernel` must have shape (F, F, D, K). Received: shape {kernel.shape}")
     size, _, depth, count = kernel.shape
     shown = min(count, max_filters)
-    fig, axes = _grid(shown, columns=math.ceil(math.sqrt(shown)), cell=0.9)
+    columns = math.ceil(math.sqrt(shown))
+    fig, axes = _grid(shown, columns=columns, cell=width / columns)
     for index, ax in enumerate(axes):
         weights = kernel[..., index]
         image = weights if depth == 3 else weights.mean(axis=-1)
         _show(ax, image)
-    fig.suptitle(title or f"{shown} of {count} filters, {size}x{size}x{depth}", fontsize=9)
+    fig.suptitle(title or f"{shown} of {count} filters, {size}x{size}x{depth}", fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: int = 16) -> Figure:
+def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: int = 16,
+                      width: float = 6.4) -> Figure:
     """Feature maps of several layers for one image: one row per layer.
 
     Args:
@@ -271,6 +294,8 @@ def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: 
         image: the input image, drawn first when given.
         max_channels: per layer, the channels with the largest mean activation, strongest
             first (most channels of a ReLU layer are near zero for any one image).
+        width: figure width in inches (an A4 text width); text is 8 pt, with room above
+            for a ``suptitle``.
     """
     if not maps:
         raise ValueError(f"`maps` must hold at least one layer. Received: maps={maps!r}")
@@ -286,7 +311,8 @@ def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: 
         layers[name] = array
     columns = min(max_channels, max(a.shape[-1] for a in layers.values()))
     rows = len(layers) + (image is not None)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.05 * columns + 1.2, 1.15 * rows + 0.3), squeeze=False)
+    cell = (width - 1.2) / columns
+    fig, axes = plt.subplots(rows, columns, figsize=(width, (cell + 0.22) * rows + 0.35), squeeze=False)
     row = 0
     if image is not None:
         _show(axes[0, 0], image, title="input")
@@ -312,18 +338,19 @@ def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: 
             )
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"#{strongest[column]}", fontsize=6)
+            ax.set_title(f"#{strongest[column]}", fontsize=8, pad=2)
         height, width, channels = array.shape
         axes[row, 0].set_ylabel(
             f"{name}\n{height}x{width}x{channels}", rotation=0, ha="right", va="center", fontsize=8
         )
         row += 1
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     return fig
 
 
 def plot_gradcam(
-    images, heatmaps, titles: Sequence[str] | None = None, alpha: float = 0.45, columns: int = 8
+    images, heatmaps, titles: Sequence[str] | None = None, alpha: float = 0.45, columns: int = 8,
+    width: float = 6.4,
 ) -> Figure:
     """Grad-CAM heatmaps over their images: each image on top, the heatmap (jet
     colour map, red = most evidence) over it underneath.
@@ -333,6 +360,8 @@ def plot_gradcam(
         heatmaps: ``(N, H, W)`` in [0, 1] (:func:`labwork6.features.grad_cam`).
         titles: one per image, e.g. ``"true: 3 / pred: 8"``.
         columns: images per row.
+        width: figure width in inches (an A4 text width); titles are 8 pt, with room
+            above for a ``suptitle``.
     """
     images, heatmaps = np.asarray(images), np.asarray(heatmaps)
     _check_length("heatmaps", heatmaps, len(images))
@@ -347,7 +376,10 @@ def plot_gradcam(
         )
     columns = max(1, min(columns, len(images)))
     blocks = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(2 * blocks, columns, figsize=(1.8 * columns, 3.5 * blocks + 0.2), squeeze=False)
+    cell = width / columns
+    lines = max((str(title).count("\n") + 1 for title in titles), default=0) if titles is not None else 0
+    fig, axes = plt.subplots(2 * blocks, columns, figsize=(width, (2 * cell + 0.16 * lines + 0.15) * blocks + 0.35),
+                             squeeze=False)
     for index in range(blocks * columns):
         top, bottom = (
             axes[2 * (index // columns), index % columns],
@@ -360,7 +392,7 @@ def plot_gradcam(
         _show(top, images[index], title=titles[index] if titles is not None else None)
         _show(bottom, images[index])
         bottom.imshow(heatmaps[index], cmap="jet", alpha=alpha, vmin=0, vmax=1, interpolation="bilinear")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     return fig
 
 
@@ -384,6 +416,59 @@ def plot_misclassified(images, y_true, y_pred, class_names, max_images: int = 16
         )
     fig.suptitle(f"{len(shown)} of {len(wrong)} misclassified images (of {len(images)})", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_model_errors(images, y_true, predictions: Mapping[str, Sequence[int]], class_names,
+                      shared_by: Sequence[str] | None = None, indices=None, max_images: int = 24,
+                      columns: int = 8, width: float = 6.4) -> Figure:
+    """The test images that at least one model of ``shared_by`` gets wrong: above each its
+    number and true class, below it every model's prediction (red when wrong); a red frame
+    marks the errors every model of ``shared_by`` shares. Shared errors first, then by number.
+
+    Args:
+        predictions: ``{short model name: predicted labels}`` on ``images``.
+        shared_by: the models whose errors are shown and compared (default: all).
+        indices: the number printed for each image (default its position).
+        width: figure width in inches; text is 8 pt.
+    """
+    images, y_true = np.asarray(images), np.asarray(y_true)
+    _check_length("y_true", y_true, len(images))
+    for name, predicted in predictions.items():
+        _check_length(f"predictions[{name!r}]", predicted, len(images))
+    shared_by = list(shared_by or predictions)
+    if not predictions or set(shared_by) - set(predictions):
+        raise ValueError(f"`shared_by` must name models of `predictions` ({list(predictions)}). "
+                         f"Received: shared_by={shared_by!r}")
+    indices = np.arange(len(images)) if indices is None else np.asarray(indices)
+    wrong = {name: np.asarray(predicted) != y_true for name, predicted in predictions.items()}
+    every = np.logical_and.reduce([wrong[name] for name in shared_by])
+    any_wrong = np.flatnonzero(np.logical_or.reduce([wrong[name] for name in shared_by]))
+    if len(any_wrong) == 0:
+        fig, ax = plt.subplots(figsize=(width, 0.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"no test image is misclassified (of {len(images)})", ha="center", va="center", fontsize=9)
+        return fig
+    shown = sorted(any_wrong, key=lambda index: (not every[index], index))[:max_images]
+    longest = max(len(f"{name}: {label}") for name in predictions for label in class_names)
+    columns = max(1, min(columns, len(shown), int(width // (0.065 * longest + 0.12))))
+    cell, line = width / columns * 0.8, 0.14
+    rows = math.ceil(len(shown) / columns)
+    below = line * len(predictions) + 0.05
+    height = rows * (cell + 0.2 + below) + 0.1
+    fig, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.25 / height, bottom=below / height,
+                        hspace=(0.2 + below) / cell, wspace=0.25)
+    for ax, index in zip(axes.ravel(), [*shown, *[None] * (rows * columns - len(shown))], strict=True):
+        if index is None:
+            ax.axis("off")
+            continue
+        _show(ax, images[index], title=f"#{indices[index]}: {class_names[y_true[index]]}")
+        for spine in ax.spines.values():
+            spine.set(color="red" if every[index] else "0.6", linewidth=2.5 if every[index] else 0.8)
+        for number, (name, predicted) in enumerate(predictions.items()):
+            ax.text(0.5, -0.04 - number * line / cell, f"{name}: {class_names[predicted[index]]}", fontsize=8,
+                    ha="center", va="top", transform=ax.transAxes, color="red" if wrong[name][index] else "black")
     return fig
 
 

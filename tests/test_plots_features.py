@@ -155,6 +155,17 @@ def visible_axes(fig):
     return [ax for ax in fig.axes if ax.get_visible()]
 
 
+def assert_printable(fig, width: float) -> None:
+    """Drawn for a printed width of ``width`` inches (an A4 text width is 6.4): no wider, and every
+    piece of text at 8 pt or more, so that the report shows it legibly at 100%."""
+    fig.canvas.draw()
+    assert fig.get_figwidth() <= width + 1e-6, fig.get_figwidth()
+    texts = [text for text in fig.findobj(matplotlib.text.Text) if text.get_visible() and text.get_text().strip()]
+    assert texts
+    small = sorted({(text.get_text(), text.get_fontsize()) for text in texts if text.get_fontsize() < 8})
+    assert not small, f"text under 8 pt: {small[:5]}"
+
+
 def test_plot_samples_uint8_and_gray():
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, size=(12, 8, 8, 1), dtype=np.uint8)
@@ -182,7 +193,17 @@ def test_plot_history_overlays_models():
     assert len(fig.axes) == 3
     assert len(fig.axes[0].lines) == 4  # two models x (train, val)
     assert len(fig.axes[2].lines) == 2 and fig.axes[2].get_yscale() == "log"
+    assert fig.axes[0].get_yscale() == "linear"  # log only where asked
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels == ["vgg19", "resnet19", "training", "validation"]  # one legend for every panel
     assert len(plots.plot_history(history.drop(columns="learning_rate")).axes) == 2
+    # the report's figure: a large first-epoch loss on a log axis, at the text width, legible in print
+    spiky = history.assign(val_loss=[8.3, 0.7, 0.6])
+    report_figure = plots.plot_history({"vgg19": spiky}, log_scale=("loss", "learning_rate"), width=6.4)
+    assert report_figure.axes[0].get_yscale() == "log" and "log scale" in report_figure.axes[0].get_title()
+    assert_printable(report_figure, 6.4)
+    one_epoch = plots.plot_history(history.iloc[:1], width=6.4)
+    assert [tick for tick in one_epoch.axes[0].get_xticks()] == [1]  # no fractional epochs
     with pytest.raises(ValueError, match="top5"):
         plots.plot_history(history, metrics=["top5"])
 
@@ -195,6 +216,8 @@ def test_plot_confusion_matrix():
     assert "0.50" in [t.get_text() for t in normalised.axes[0].texts]
     with pytest.raises(ValueError, match="square"):
         plots.plot_confusion_matrix(cm.iloc[:2])
+    ten = confusion_matrix_frame(list(range(10)) * 3, list(range(10)) * 3, [str(i) for i in range(10)])
+    assert_printable(plots.plot_confusion_matrix(ten, title="VGG19-BN, 3 seeds", side=3.1), 3.1)
 
 
 def test_plot_filters(vgg):
@@ -203,6 +226,8 @@ def test_plot_filters(vgg):
     assert len(plots.plot_filters(kernel, max_filters=5).axes) == 5
     rgb = np.random.default_rng(0).normal(size=(3, 3, 3, 12))
     assert len(plots.plot_filters(rgb).axes) == 12
+    many = np.random.default_rng(0).normal(size=(3, 3, 1, 64))
+    assert_printable(plots.plot_filters(many, title="vgg19_bn: first-layer filters (3, 3, 1)"), 3.1)
 
 
 def test_plot_feature_maps(vgg, images):
@@ -211,6 +236,7 @@ def test_plot_feature_maps(vgg, images):
     # input + 4 + 4 + 4 channels
     assert len(fig.axes) == 13
     assert len(plots.plot_feature_maps(maps).axes) == 8 + 16 + 16  # block1 has only 8 channels
+    assert_printable(plots.plot_feature_maps(maps, image=images[0], max_channels=12), 6.4)
 
 
 def test_plot_gradcam_and_misclassified():
@@ -222,10 +248,46 @@ def test_plot_gradcam_and_misclassified():
     assert len(plots.plot_gradcam(images, heatmaps, None, columns=2).axes) == 6
     with pytest.raises(ValueError, match=r"len\(titles\)=1"):
         plots.plot_gradcam(images, heatmaps, ["x"])
+    eight = np.concatenate([images] * 3)[:8]
+    titles = ["WRONG\ntrue: 3\npred: 8"] * 8
+    assert_printable(plots.plot_gradcam(eight, np.concatenate([heatmaps] * 3)[:8], titles), 6.4)
     fig = plots.plot_misclassified(images, [0, 1, 1], [0, 0, 1], ["cat", "dog"])
     assert len(fig.axes) == 1 and fig.axes[0].get_title() == "true: dog\npred: cat"
     none_wrong = plots.plot_misclassified(images, [0, 1, 1], [0, 1, 1], ["cat", "dog"])
     assert "no misclassified" in none_wrong.axes[0].texts[0].get_text()
+
+
+def test_plot_model_errors_marks_shared_errors():
+    images = np.random.default_rng(3).integers(0, 256, size=(6, 8, 8, 1), dtype=np.uint8)
+    y_true = np.array([0, 1, 2, 3, 4, 5])
+    vgg = np.array([0, 7, 2, 9, 4, 5])  # wrong on 1 and 3
+    resnet = np.array([0, 7, 2, 3, 8, 5])  # wrong on 1 (shared, same label) and 4
+    svc = np.array([0, 1, 6, 3, 4, 5])  # wrong on 2: not a network error, not shown
+    names = [str(i) for i in range(10)]
+    fig = plots.plot_model_errors(images, y_true, {"VGG": vgg, "ResNet": resnet, "SVC": svc}, names,
+                                  shared_by=["VGG", "ResNet"], indices=np.arange(100, 106))
+    shown = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in shown] == ["#101: 1", "#103: 3", "#104: 4"]  # shared first, then by number
+    assert [ax.spines["top"].get_edgecolor()[:3] for ax in shown][0] == (1.0, 0.0, 0.0)
+    assert shown[1].spines["top"].get_linewidth() < shown[0].spines["top"].get_linewidth()
+    lines = {text.get_text(): text.get_color() for text in shown[0].texts}
+    assert lines == {"VGG: 7": "red", "ResNet: 7": "red", "SVC: 1": "black"}
+    assert_printable(fig, 6.4)
+    right = plots.plot_model_errors(images, y_true, {"VGG": y_true}, names)
+    assert "no test image is misclassified" in right.axes[0].texts[0].get_text()
+    with pytest.raises(ValueError, match="shared_by"):
+        plots.plot_model_errors(images, y_true, {"VGG": vgg}, names, shared_by=["ResNet"])
+    with pytest.raises(ValueError, match=r"len\(predictions\['VGG'\]\)=2"):
+        plots.plot_model_errors(images, y_true, {"VGG": vgg[:2]}, names)
+
+
+def test_plot_robustness_is_printable():
+    from labwork6.robustness import robustness_table
+
+    images = np.random.default_rng(4).integers(0, 256, size=(10, 8, 8, 1), dtype=np.uint8)
+    labels = np.arange(10) % 3
+    table = robustness_table(lambda batch: (batch.mean(axis=(1, 2, 3)) > 127).astype(int), images, labels)
+    assert_printable(plots.plot_robustness({"VGG19-BN": table, "RBF SVC (pixels)": table}), 6.4)
 
 
 def test_save_figure(tmp_path):
