@@ -5,9 +5,13 @@ For each (dataset, seed, subsample) of the network runs, :func:`fit_baseline` fi
 images together (it has no epoch to select, so the validation images are extra training data),
 and writes ``runs/<profile>/<dataset>-svc-seed<seed>/`` with the files of any run
 (:mod:`labwork6.runs`): ``config.json`` (``model: "svc"``), ``predictions.csv``,
-``metrics.json``, ``confusion_matrix.csv``, ``classification_report.csv`` and ``timing.json``
-(``train_seconds``: the fit). A folder with the same configuration is reused.
-:func:`ensure_baselines` does it for a list of network runs.
+``metrics.json``, ``confusion_matrix.csv``, ``classification_report.csv``, ``timing.json``
+(``train_seconds``: the fit), ``robustness.csv`` (the test images under the corruptions of
+:mod:`labwork6.robustness`, seeded by the seed, as every network run of that seed sees them)
+and ``robustness_predictions.csv`` (each image's predicted label under each corruption, for
+the paired robustness tests). A folder with the same configuration and every file is reused;
+an older folder without the robustness files is fitted again. :func:`ensure_baselines` does it
+for a list of network runs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labwork6.robustness import ROBUSTNESS_FILE, SEVERITY_PARAMETERS, robustness_table, write_robustness
 from labwork6.runs import load_json, load_run, write_evaluation, write_json
 
 MODEL_NAME = "svc"
@@ -26,10 +31,13 @@ MODEL_NAME = "svc"
 #: training set; CIFAR-10's 42,500 training and validation images would take hours).
 SVC_MAX_TRAIN = 10_000
 FEATURES = "raw pixels scaled to [0, 1]"
+#: Each test image's prediction under each corruption (columns corruption, severity, index, prediction).
+ROBUSTNESS_PREDICTIONS = "robustness_predictions.csv"
 BASELINE_FILES = ("config.json", "predictions.csv", "metrics.json", "confusion_matrix.csv",
-                  "classification_report.csv", "timing.json")
+                  "classification_report.csv", "timing.json", ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS)
 #: What must be equal for a baseline folder to be reused.
-_SAME_CONFIGURATION = ("model", "dataset", "seed", "subsample", "profile", "kernel", "features", "max_train")
+_SAME_CONFIGURATION = ("model", "dataset", "seed", "subsample", "profile", "kernel", "features", "max_train",
+                       "corruptions")
 
 
 def pixel_features(images: np.ndarray) -> np.ndarray:
@@ -75,7 +83,8 @@ def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, r
     run_dir = Path(run_dir)
     config = {"model": MODEL_NAME, "status": "running", "dataset": str(dataset), "seed": int(seed),
               "subsample": int(subsample) if subsample else None, "profile": str(profile), "kernel": "rbf",
-              "features": FEATURES, "max_train": int(max_train)}
+              "features": FEATURES, "max_train": int(max_train),
+              "corruptions": {name: list(values) for name, values in SEVERITY_PARAMETERS.items()}}
     if not overwrite and _reusable(run_dir, config):
         return run_dir
     data = load_dataset(dataset, seed=int(seed))
@@ -109,9 +118,30 @@ def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, r
                      support_vectors=int(classifier.support_vectors_.shape[0]))
     write_json(run_dir / "timing.json", {"train_seconds": fit_seconds, "test_predict_seconds": predict_seconds,
                                          "fit_images": int(len(labels))})
+    write_corrupted_predictions(run_dir, classifier, data.test.images, data.test.labels, int(seed))
     config["status"] = "completed"
     write_json(run_dir / "config.json", config)
     return run_dir
+
+
+def write_corrupted_predictions(run_dir, classifier, images: np.ndarray, labels: np.ndarray, seed: int) -> None:
+    """``robustness.csv`` and ``robustness_predictions.csv`` of a fitted SVC: the raw test
+    images under every corruption and severity of :func:`labwork6.robustness.robustness_table`
+    (seeded by ``seed``, as the network runs of that seed), classified from their pixels."""
+    predicted = []
+
+    def predict(batch):
+        predicted.append(classifier.predict(pixel_features(batch)))
+        return predicted[-1]
+
+    table = robustness_table(predict, images, labels, seed=seed)
+    write_robustness(run_dir, table)
+    # robustness_table predicts the rows in order: the clean images, then each (corruption, severity)
+    pd.concat([pd.DataFrame({"corruption": corruption, "severity": severity, "index": np.arange(len(labels)),
+                             "prediction": labels_of_row})
+               for (corruption, severity), labels_of_row in zip(
+                   table[["corruption", "severity"]].itertuples(index=False), predicted, strict=True)],
+              ignore_index=True).to_csv(Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
 
 
 def ensure_baselines(runs: Iterable[dict], *, max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> list[Path]:
