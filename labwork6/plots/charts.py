@@ -1,0 +1,221 @@
+"""Charts of numbers: training curves, confusion matrices, accuracy under corruptions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+
+#: Line style of each split in :func:`plot_history`.
+_SPLIT_STYLES = {"train": "-", "val": "--"}
+
+
+def plot_history(
+    histories: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    metrics: Sequence[str] = ("loss", "accuracy", "learning_rate"),
+    log_scale: Sequence[str] = ("learning_rate",),
+    width: float | None = None,
+) -> Figure:
+    """Training curves: one panel per metric, train (solid) against validation
+    (dashed, column ``val_<metric>``), one colour per model, one legend under the panels.
+
+    Args:
+        histories: ``{model name: history DataFrame}`` (history.csv columns: epoch, loss,
+            accuracy, val_loss, val_accuracy, learning_rate), or one DataFrame.
+        metrics: the panels. A metric no history has is left out (an error if none is left).
+        log_scale: the panels drawn on a log scale (when their values are positive), e.g.
+            ``("loss", "learning_rate")`` so that a large first-epoch loss does not flatten
+            the other epochs.
+        width: figure width in inches (default 4.2 per panel); text is 8 pt or more.
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories = {"model": histories}
+    if not histories:
+        raise ValueError(f"`histories` must hold at least one history. Received: histories={histories!r}")
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    present = [
+        m for m in metrics if any(m in h.columns or f"val_{m}" in h.columns for h in histories.values())
+    ]
+    if not present:
+        columns = sorted({c for h in histories.values() for c in h.columns})
+        raise ValueError(
+            f"None of the metrics is in the histories (columns: {columns}). Received: metrics={metrics!r}"
+        )
+    width = width or 4.2 * len(present)
+    fig, axes = plt.subplots(1, len(present), figsize=(width, min(3.4, 0.75 * width / len(present) + 0.9)),
+                             squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = {}
+    for ax, metric in zip(axes[0], present, strict=True):
+        for index, (name, history) in enumerate(histories.items()):
+            epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
+            for split, column in (("train", metric), ("val", f"val_{metric}")):
+                if column in history.columns:
+                    # Markers keep one-epoch histories visible.
+                    (line,) = ax.plot(epochs, history[column], _SPLIT_STYLES[split],
+                                      color=colors[index % len(colors)], marker="o" if len(history) < 12 else None,
+                                      markersize=3)
+                    handles.setdefault(name, line)
+        values = np.concatenate([h[c].to_numpy(float) for h in histories.values() for c in (metric, f"val_{metric}")
+                                 if c in h])
+        if metric in log_scale and np.all(values > 0) and values.max() > 3 * values.min():
+            ax.set_yscale("log")
+            # plain numbers at 1, 2 and 5 of each decade
+            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            for formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+                formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_title(metric.replace("_", " ") + (" (log scale)" if ax.get_yscale() == "log" else ""), fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(which="both", labelsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        last = max(len(h) for h in histories.values())
+        if last < 3:  # a locator alone spreads one or two epochs over fractional ticks
+            ax.set_xlim(0.5, last + 0.5)
+            ax.set_xticks(range(1, last + 1))
+        ax.grid(alpha=0.3)
+    split_handles = [plt.Line2D([], [], color="black", linestyle=style) for style in _SPLIT_STYLES.values()]
+    fig.legend([*handles.values(), *split_handles], [*handles, "training", "validation"], loc="lower center",
+               ncol=min(4, len(handles) + 2), fontsize=8, frameon=False)
+    legend_rows = math.ceil((len(handles) + 2) / 4)
+    fig.tight_layout(rect=(0, min(0.45, (0.18 * legend_rows + 0.02) / fig.get_figheight()), 1, 1))
+    return fig
+
+
+def plot_confusion_matrix(
+    cm_frame: pd.DataFrame, normalize: bool = False, title: str | None = None, side: float | None = None
+) -> Figure:
+    """The confusion matrix (rows = true class, columns = predicted class), each cell
+    annotated up to 20 classes.
+
+    ``normalize=True`` divides each row by its total, so the diagonal is each class's
+    recall. ``side``: the figure's width and height in inches (default grows with the
+    classes); text is 8 pt or more at that size.
+    """
+    if not isinstance(cm_frame, pd.DataFrame) or cm_frame.shape[0] != cm_frame.shape[1]:
+        raise ValueError(
+            "`cm_frame` must be a square DataFrame (confusion_matrix_frame()). "
+            f"Received: {type(cm_frame).__name__} with shape {getattr(cm_frame, 'shape', None)}"
+        )
+    counts = cm_frame.to_numpy(dtype=float)
+    values = counts
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    size = len(cm_frame)
+    side = side or min(12.0, 1.6 + 0.45 * size)
+    fig, ax = plt.subplots(figsize=(side, side))
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(values.max(), 1))
+    crowded = size > 5 and max(len(str(c)) for c in cm_frame.columns) > 2
+    ax.set_xticks(
+        range(size),
+        [str(c) for c in cm_frame.columns],
+        rotation=45 if crowded else 0,
+        ha="right" if crowded else "center",
+    )
+    ax.set_yticks(range(size), [str(c) for c in cm_frame.index])
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("predicted class", fontsize=9)
+    ax.set_ylabel("true class", fontsize=9)
+    if size <= 20:
+        threshold = values.max() / 2
+        for i in range(size):
+            for j in range(size):
+                if normalize:
+                    text = f"{values[i, j]:.2f}" if counts[i, j] else "0"
+                else:
+                    text = f"{int(counts[i, j])}"
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if values[i, j] > threshold else "black",
+                )
+    ax.set_title(title or ("confusion matrix (rows normalised)" if normalize else "confusion matrix"), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Figure:
+    """Accuracy against corruption severity: one panel per corruption, one line per model
+    with its 95% interval as error bars; severity 0 is the clean accuracy.
+
+    Args:
+        frames: ``{model name: table}``, each table from
+            :func:`labwork6.robustness.robustness_table`; the legend gives each model's
+            mean accuracy over the corrupted images.
+        columns: panels per row; a spare panel holds the legend.
+
+    Sized for a full A4 text width (6.4 in) with fonts of at least 8 pt there.
+    """
+    from labwork6.robustness import TABLE_COLUMNS, mean_corruption_accuracy
+
+    if not isinstance(frames, Mapping) or not frames:
+        raise ValueError(
+            f"`frames` must be a non-empty dict {{model name: robustness table}}. Received: {frames!r:.200}"
+        )
+    for name, frame in frames.items():
+        missing = [c for c in TABLE_COLUMNS if c not in getattr(frame, "columns", ())]
+        if not isinstance(frame, pd.DataFrame) or missing:
+            raise ValueError(
+                f"Each table must come from robustness_table() (columns {list(TABLE_COLUMNS)}). "
+                f"Received: {name!r}: {type(frame).__name__}, missing {missing}"
+            )
+    corruptions = list(
+        dict.fromkeys(c for frame in frames.values() for c in frame["corruption"] if c != "none")
+    )
+    if not corruptions:
+        raise ValueError(f"The tables hold no corrupted rows. Received: models {list(frames)}")
+    columns = max(1, min(columns, len(corruptions) + 1))
+    rows = math.ceil((len(corruptions) + 1) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4, 1.75 * rows + 0.2), sharex=True, sharey=True,
+                             squeeze=False)
+    axes = list(axes.ravel())
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lowest = min(float(frame["accuracy_low"].min()) for frame in frames.values())
+    handles = {}
+    for ax, corruption in zip(axes, corruptions, strict=False):
+        for index, (name, frame) in enumerate(frames.items()):
+            shown = frame[frame["corruption"].isin(("none", corruption))].sort_values("severity")
+            if shown.empty:
+                continue
+            # A small sideways offset per model keeps overlapping error bars apart.
+            offset = (index - (len(frames) - 1) / 2) * 0.1
+            accuracy = 100 * shown["accuracy"].to_numpy(float)
+            below = accuracy - 100 * shown["accuracy_low"].to_numpy(float)
+            above = 100 * shown["accuracy_high"].to_numpy(float) - accuracy
+            has_corrupted = (frame["severity"] >= 1).any()
+            label = f"{name} (mean {100 * mean_corruption_accuracy(frame):.1f}%)" if has_corrupted else name
+            container = ax.errorbar(shown["severity"].to_numpy(float) + offset, accuracy, yerr=(below, above),
+                                    color=colors[index % len(colors)], marker="o", markersize=3, linewidth=1,
+                                    elinewidth=0.8, capsize=1.5, label=label)
+            handles.setdefault(name, container)
+        ax.set_title(corruption.replace("_", " "), fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    spare = axes[len(corruptions):]
+    for ax in spare:
+        ax.axis("off")
+    legend_kwargs = dict(handles=list(handles.values()), fontsize=8, frameon=False)
+    if spare:
+        spare[0].legend(loc="center", **legend_kwargs)
+    else:
+        fig.legend(loc="lower center", ncol=min(3, len(handles)), bbox_to_anchor=(0.5, 1.0), **legend_kwargs)
+    axes[0].set_ylim(max(0.0, 100 * lowest - 3), 101)
+    axes[0].set_xticks(sorted({int(s) for frame in frames.values() for s in frame["severity"]}))
+    for index, ax in enumerate(axes[: len(corruptions)]):
+        if index % columns == 0:
+            ax.set_ylabel("accuracy (%)", fontsize=8)
+        if index + columns >= len(corruptions):
+            ax.set_xlabel("severity", fontsize=8)
+            ax.xaxis.set_tick_params(labelbottom=True)
+    fig.tight_layout()
+    return fig
