@@ -1,0 +1,219 @@
+"""The report's numbers from the analyses: robustness under corruptions, the misclassified
+test images, inference speed, and what the feature maps and Grad-CAM maps show."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
+from labwork6.comparison import model_label, per_class_table, prose_label, summed_confusion_matrix
+from labwork6.latex import fixed, is_missing, shape_text
+from labwork6.metrics import format_mean_std, percent_decimals
+from labwork6.report_numbers.results import PAIRS, pair_models
+from labwork6.report_numbers.wording import figure_path, known, percent, times, words
+from labwork6.robustness import CORRUPTIONS, SEVERITIES
+
+if TYPE_CHECKING:
+    from labwork6.report import ReportData
+
+#: How many shared errors the prose names one by one.
+LISTED_ERRORS = 6
+#: The most misclassified images the error figure of :mod:`labwork6.report` shows.
+ERRORS_SHOWN = 21
+
+
+def _robust_verdict(rows, first: str, second: str) -> str:
+    """A pair's robustness in words: "more robust" only when the interval of the difference
+    excludes 0 in every seed, in the same direction (``rows`` of :func:`paired_robustness`)."""
+    names = prose_label(first), prose_label(second)
+    ahead = {names[0]: int((rows["significant"] & (rows["difference"] > 0)).sum()),
+             names[1]: int((rows["significant"] & (rows["difference"] < 0)).sum())}
+    better = next((name for name, count in ahead.items() if count == len(rows)), None)
+    if len(rows) == 1:
+        row, decimals = rows.iloc[0], percent_decimals(int(rows["n"].min()))
+        detail = (f" (mean corruption accuracy difference {percent(row['difference'], decimals)} points, 95% "
+                  f"interval {percent(row['low'], decimals)} to {percent(row['high'], decimals)})")
+    else:
+        detail = f" (the 95% interval of the difference excludes 0 in {sum(ahead.values())} of the {len(rows)} seeds)"
+    if better:
+        return f"{better} is more robust than {names[1] if better == names[0] else names[0]}{detail}"
+    return f"{names[0]} and {names[1]} cannot be told apart under corruption{detail}"
+
+
+def robustness_numbers(data: ReportData) -> dict:
+    """Mean corruption accuracy per model (one run: its value; several: mean ± std and each seed's),
+    the corruption that hurts it most, and the paired robustness verdicts."""
+    numbers = {"HaveRobustness": bool(data.robustness),
+               "RobustnessFigure": figure_path(data.figures_dir, "robustness.pdf"),
+               "NumCorruptions": len(CORRUPTIONS), "NumSeverities": len(SEVERITIES),
+               "NumCorruptedVersions": len(CORRUPTIONS) * len(SEVERITIES)}
+    means = data.corruption_means
+    for prefix, name in (("Vgg", data.roles["vgg"]), ("Res", data.roles["resnet"]),
+                         ("Svc", BASELINE_MODEL if data.baseline else None)):
+        rows = means[means["model"] == name].sort_values("seed")
+        frame = data.robustness.get(model_label(name)) if name else None
+        if rows.empty or frame is None:
+            numbers.update({f"{prefix}Corruption": None, f"{prefix}Hardest": None, f"{prefix}HardestAccuracy": None})
+            continue
+        decimals = percent_decimals(int(frame["total"].min() // len(rows)))
+        values = rows["mean_corruption"].to_numpy(float)
+        numbers[f"{prefix}Corruption"] = f"{percent(values[0], decimals)}%" if len(values) == 1 else (
+            f"{format_mean_std(values.mean(), values.std(ddof=1), decimals=decimals)}% "
+            f"(seeds: {words([percent(value, decimals) for value in values])}%)")
+        by_corruption = frame[frame["severity"] >= 1].groupby("corruption")["accuracy"].mean()
+        numbers[f"{prefix}Hardest"] = by_corruption.idxmin().replace("_", " ")
+        numbers[f"{prefix}HardestAccuracy"] = percent(by_corruption.min(), decimals)
+    pairs = data.robust_pairs
+    numbers["HaveAnyRobustPair"] = not pairs.empty
+    for key in PAIRS:
+        first, second = pair_models(data, key)
+        rows = pairs[(pairs["model_a"] == first) & (pairs["model_b"] == second)] if first and second else pairs[:0]
+        numbers[f"HaveRobust{key}"] = not rows.empty
+        numbers[f"RobustVerdict{key}"] = _robust_verdict(rows, first, second) if not rows.empty else None
+    return numbers
+
+
+def _error_list(frame, vgg: str, resnet: str, class_names) -> str:
+    """The shared errors in words: ``image 163 (true 9, read as 3 by both)``, at most
+    :data:`LISTED_ERRORS` of them."""
+    shared = frame[(frame[vgg] != frame["label"]) & (frame[resnet] != frame["label"])]
+    items = []
+    for index, row in shared.head(LISTED_ERRORS).iterrows():
+        true, first, second = (class_names[int(row[column])] for column in ("label", vgg, resnet))
+        read = f"read as {first} by both" if first == second else \
+            f"read as {first} by {model_label(vgg)} and as {second} by {model_label(resnet)}"
+        items.append(f"image {index} (true {true}, {read})")
+    more = len(shared) - len(items)
+    return words(items + ([f"{more} more"] if more > 0 else []))
+
+
+def error_numbers(data: ReportData) -> dict:
+    """The misclassified test images of the first seed: how many per model, how many both
+    networks share (with the same wrong label, and also wrong for the SVC), which ones; and
+    the shared errors of every seed."""
+    vgg, resnet = data.roles["vgg"], data.roles["resnet"]
+    frame = data.errors
+    numbers = {"ErrorsFigure": figure_path(data.figures_dir, "errors.png"), "ErrorSeed": data.error_seed}
+    if frame is None or resnet not in frame:
+        return numbers | {"HaveErrorAnalysis": False}
+    class_names = data.first_run("vgg")["config"]["class_names"]
+    wrong = {name: frame[name] != frame["label"] for name in frame.columns if name != "label"}
+    shared = wrong[vgg] & wrong[resnet]
+    numbers.update({
+        "HaveErrorAnalysis": True, "ErrorTestImages": len(frame),
+        "VggErrorCount": int(wrong[vgg].sum()), "ResErrorCount": int(wrong[resnet].sum()),
+        "SvcErrorCount": int(wrong[BASELINE_MODEL].sum()) if BASELINE_MODEL in wrong else None,
+        "SharedErrorCount": int(shared.sum()), "AnyErrorCount": int((wrong[vgg] | wrong[resnet]).sum()),
+        "SharedSameLabel": int((shared & (frame[vgg] == frame[resnet])).sum()),
+        "SharedSvcWrong": int((shared & wrong[BASELINE_MODEL]).sum()) if BASELINE_MODEL in wrong else None,
+        "SharedErrorList": _error_list(frame, vgg, resnet, class_names) if shared.any() else "none",
+        "ErrorsShownMax": ERRORS_SHOWN,
+    })
+    rows = data.paired[(data.paired["model_a"] == vgg) & (data.paired["model_b"] == resnet)]
+    numbers["SharedPerSeed"] = (f"{words(rows['both_wrong'].tolist())} for seeds {words(rows['seed'].tolist())}"
+                                if len(rows) > 1 else None)
+    return numbers
+
+
+def class_numbers(data: ReportData) -> dict:
+    """Per network, the class with the lowest F1 (mean over seeds) and the most frequent
+    confusion of the confusion matrix summed over seeds."""
+    numbers = {}
+    classes = per_class_table(data.runs)
+    for prefix, family in (("Vgg", "vgg"), ("Res", "resnet")):
+        name = data.roles[family]
+        if name is None:
+            numbers.update({f"{prefix}WorstClass": None, f"{prefix}WorstClassFscore": None,
+                            f"{prefix}TopConfusion": None})
+            continue
+        f1 = classes.loc[name]["f1_mean"]
+        matrix = summed_confusion_matrix(data.groups[name]).to_numpy()
+        np.fill_diagonal(matrix, 0)
+        true, predicted = np.unravel_index(np.argmax(matrix), matrix.shape)
+        names = data.groups[name][0]["config"]["class_names"]
+        numbers.update({
+            f"{prefix}WorstClass": f1.idxmin(),
+            f"{prefix}WorstClassFscore": percent(f1.min(), percent_decimals(max(1, int(classes["support"].min())))),
+            f"{prefix}TopConfusion": f"{names[true]} read as {names[predicted]} ({matrix[true, predicted]} "
+                                     f"time{'s' if matrix[true, predicted] != 1 else ''})"
+            if matrix.max() > 0 else "none",
+        })
+    return numbers
+
+
+def _inference_layers(model: keras.Model) -> int:
+    """Layers a forward pass runs (the input and dropout, idle at inference, not counted)."""
+    return sum(not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)) for layer in model.layers)
+
+
+def speed_numbers(data: ReportData) -> dict:
+    """Latency (one image) and throughput (batches of 256) of the two networks, and how the
+    measured numbers explain them: time per layer at batch 1, multiply-adds per second in batches."""
+    if not (data.roles["vgg"] and data.roles["resnet"]):
+        return {"SpeedText": None}
+    models = {"vgg": data.vgg_model, "resnet": data.resnet_model}
+    values = {family: {key: data.value(family, f"{key}_mean") for key in ("inference_latency_ms",
+                                                                          "inference_throughput")}
+              | {"adds": data.value(family, "multiply_adds"), "layers": _inference_layers(models[family]),
+                 "name": model_label(data.roles[family])} for family in models}
+    if any(is_missing(value) for family in values.values() for value in family.values()):
+        return {"SpeedText": None}
+    vgg, res = values["vgg"], values["resnet"]
+    sooner = min((vgg, res), key=lambda v: v["inference_latency_ms"])
+    busier = max((vgg, res), key=lambda v: v["inference_throughput"])
+    if sooner is not busier:
+        text = (f"The two measures rank the networks in opposite orders: {sooner['name']} classifies one image "
+                f"sooner, {busier['name']} more images per second in batches. ")
+    else:
+        text = f"Both measures put {sooner['name']} first. "
+    per_layer = {v["name"]: v["inference_latency_ms"] / v["layers"] for v in (vgg, res)}
+    rate = {v["name"]: v["inference_throughput"] * v["adds"] / 1e9 for v in (vgg, res)}
+    text += (f"At batch 1, {vgg['name']} runs {vgg['layers']} layers in {vgg['inference_latency_ms']:.1f} ms "
+             f"and {res['name']} {res['layers']} layers in {res['inference_latency_ms']:.1f} ms, "
+             f"{words([f'{value:.2f} ms' for value in per_layer.values()])} per layer")
+    similar = max(per_layer.values()) < 1.5 * min(per_layer.values())
+    text += (": about the same time per layer, so one image's latency follows the number of layers (each has a "
+             "fixed cost) more than its arithmetic. " if similar else
+             ": the time per layer differs, so the number of layers alone does not explain the latencies. ")
+    text += (f"In batches of 256 they process {vgg['inference_throughput']:.0f} and "
+             f"{res['inference_throughput']:.0f} images per second at {vgg['adds'] / 1e6:.1f} and "
+             f"{res['adds'] / 1e6:.1f} million multiply-adds per image, "
+             f"{words([f'{value:.1f}' for value in rate.values()])} G multiply-adds per second")
+    similar = max(rate.values()) < 1.5 * min(rate.values())
+    text += (": similar rates, so the throughput follows the multiply-adds per image" if similar else
+             ": different rates, so the multiply-adds alone do not explain the throughputs")
+    return {"SpeedText": text}
+
+
+def feature_numbers(data: ReportData) -> dict:
+    """The first-layer filters, the first and last feature maps shown, and the Grad-CAM layer,
+    its map size and where its heatmaps put their weight (:func:`labwork6.report.gradcam_reading`)."""
+    from labwork6 import features
+
+    numbers = {}
+    for prefix, family, model in (("Vgg", "vgg", data.vgg_model), ("Res", "resnet", data.resnet_model)):
+        if data.roles[family] is None:
+            numbers.update({f"{prefix}GradcamRead": False, f"{prefix}GradcamLayer": None,
+                            f"{prefix}GradcamMap": None})
+            continue
+        kernel = features.first_layer_filters(model)
+        blocks = features.block_output_layers(model)
+        first, last = (shape_text(model.get_layer(name).output.shape[1:]) for name in (blocks[0], blocks[-1]))
+        reading = data.gradcam.get(family, {})
+        share, area = reading.get("bright_share"), reading.get("bright_area")
+        numbers.update({
+            f"{prefix}FilterCount": kernel.shape[-1], f"{prefix}FilterShape": shape_text(kernel.shape[:3]),
+            f"{prefix}FirstMapLayer": blocks[0], f"{prefix}FirstMap": first,
+            f"{prefix}LastMapLayer": blocks[-1], f"{prefix}LastMapShape": last,
+            f"{prefix}GradcamLayer": reading.get("layer"), f"{prefix}GradcamMap": reading.get("map"),
+            f"{prefix}GradcamRead": share is not None, f"{prefix}GradcamImages": reading.get("images"),
+            f"{prefix}GradcamBright": known(lambda value: fixed(100 * value, 0), share),
+            f"{prefix}GradcamArea": known(lambda value: fixed(100 * value, 0), area),
+            f"{prefix}GradcamWord": known(lambda a, b: "more than" if a > 1.1 * b else "less than" if a < 0.9 * b
+                                          else "about as much as", share, area),
+            f"{prefix}GradcamRatio": times(share, area),
+        })
+    return numbers

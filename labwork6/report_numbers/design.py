@@ -1,0 +1,248 @@
+"""The report's numbers about the setup: the runs, the data, the recipe and training budget,
+the architectures, their costs, and the slides' reference networks."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from labwork6.comparison import ALPHA, N_RESAMPLES, model_for_run, model_label
+from labwork6.latex import fixed, shape_text, thousands
+from labwork6.models import facts as model_facts
+from labwork6.models import layer_table
+from labwork6.models.summary import check_formulas
+from labwork6.report_numbers.wording import known, seeds_text, times, words
+
+if TYPE_CHECKING:
+    from labwork6.report import ReportData
+
+OPTIMIZER_LABELS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD with Nesterov momentum"}
+#: The largest pixel value: the datasets hold uint8 images, which the model's preprocessing
+#: divides by 255 before normalising.
+PIXEL_MAX = int(np.iinfo(np.uint8).max)
+#: What the title page shows until the student sets ``author`` under ``[tool.labwork6]`` in pyproject.toml.
+AUTHOR_PLACEHOLDER = "Student name not set (author, under [tool.labwork6] in pyproject.toml)"
+#: The slides' dense-layer example: a 64x64x3 image into one layer of 1000 units.
+BLOWUP = {"side": 64, "channels": 3, "units": 1000}
+
+
+def augmentation_text(dataset: str, input_shape) -> str:
+    """In words, the augmentation :func:`labwork6.preprocessing.augmentation_for` applies."""
+    from labwork6.preprocessing import augmentation_for
+
+    pipeline = augmentation_for(str(dataset), tuple(int(d) for d in input_shape))
+    if pipeline is None:
+        return "none (images too small to shift)"
+    parts = []
+    for layer in pipeline.layers:
+        config = layer.get_config()
+        kind = type(layer).__name__
+        if kind == "RandomTranslation":
+            parts.append(f"random translation by up to {100 * abs(float(config['height_factor'])):.0f}% of the "
+                         f"height and {100 * abs(float(config['width_factor'])):.0f}% of the width")
+        elif kind == "ZeroPadding2D":
+            parts.append(f"zero padding by {config['padding'][0][0]} pixels")
+        elif kind == "RandomCrop":
+            parts.append(f"a random crop back to {config['height']}×{config['width']}")
+        elif kind == "RandomFlip":
+            parts.append(f"random {config['mode']} flips")
+        else:
+            parts.append(kind)
+    return ", ".join(parts)
+
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def run_numbers(data: ReportData) -> dict:
+    """The profile, the author, the runs and seeds, the test level, the software and the machine."""
+    config = data.subject["config"]
+    versions, hardware = config.get("versions", {}), config.get("hardware", {})
+    return {
+        "ReportProfile": data.profile, "SmokeProfile": data.profile == "smoke", "ReportDataset": config["dataset"],
+        "ReportDate": datetime.date.today().isoformat(), "ReportAuthor": data.author or AUTHOR_PLACEHOLDER,
+        "AuthorSet": bool(data.author), "NumRuns": len(data.runs), "NumModels": len(data.groups),
+        "ModelList": words([model_label(name) for name in data.groups]), "SeedList": words(data.seeds),
+        "NumSeeds": len(data.seeds), "SeveralSeeds": len(data.seeds) > 1, "SeedsText": seeds_text(data.seeds),
+        "Alpha": f"{ALPHA:g}", "Level": f"{100 * (1 - ALPHA):g}", "Resamples": thousands(N_RESAMPLES),
+        **{f"Version{title}": versions.get(key) for key, title in (
+            ("labwork6", "Labwork"), ("tensorflow", "Tensorflow"), ("keras", "Keras"),
+            ("scikit-learn", "Sklearn"), ("python", "Python"))},
+        "HardwareProcessor": hardware.get("processor") or hardware.get("machine"),
+        "HardwareCpus": hardware.get("cpu_count"), "HardwareGpus": ", ".join(hardware.get("gpus") or []) or "none",
+    }
+
+
+def data_numbers(data: ReportData) -> dict:
+    """The dataset, its splits, the input shapes and the standardization (of the VGG's runs)."""
+    config = data.subject["config"]
+    counts = config.get("counts") or {}
+    baseline = data.baseline[0]["config"] if data.baseline else {}
+    raw_shape = config.get("raw_input_shape") or baseline.get("raw_input_shape")
+    shapes = {family: (run["config"].get("input_shape") if run else None)
+              for family, run in (("vgg", data.first_run("vgg")), ("resnet", data.first_run("resnet")))}
+    # the statistics the model's normalization layer was adapted to, recorded by the training
+    standard = config.get("normalization") or {}
+    return {
+        "NumClasses": config.get("num_classes"), "ClassNames": ", ".join(map(str, config.get("class_names", []))),
+        "NumTrain": thousands(counts.get("train")), "NumVal": thousands(counts.get("val")),
+        "NumTest": thousands(counts.get("test")), "NumImages": thousands(sum(counts.values())) if counts else None,
+        "SubsampleNote": f"at most {config['subsample']} images per split" if config.get("subsample")
+        else "all images",
+        "RawShape": shape_text(raw_shape), "InputShape": shape_text(config.get("input_shape")),
+        "VggUpscaled": bool(shapes["vgg"] and raw_shape and shapes["vgg"][0] > raw_shape[0]),
+        "ResUpscaled": bool(shapes["resnet"] and raw_shape and shapes["resnet"][0] > raw_shape[0]),
+        "SameInputShape": len({tuple(shape) for shape in shapes.values() if shape}) <= 1,
+        "PixelMax": PIXEL_MAX, "StandardizerImages": thousands(standard.get("num_images")),
+        "ChannelMeans": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("mean")),
+        "ChannelStds": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("std")),
+        "DatasetSource": baseline.get("source") or config["dataset"],
+        "Augmentation": augmentation_text(config["dataset"], config["input_shape"])
+        if config.get("augment", True) and config.get("input_shape") else "none",
+        "OneTestImage": fixed(100 / counts["test"], 2) if counts.get("test") else None,
+        "OneValidationImage": fixed(100 / counts["val"], 2) if counts.get("val") else None,
+    }
+
+
+def recipe_numbers(data: ReportData) -> dict:
+    """Each compared model's training settings and budget, from its first run's config."""
+    numbers = {}
+    for prefix, family in (("Vgg", "vgg"), ("Res", "resnet")):
+        run = data.first_run(family)
+        config = run["config"] if run else {}
+        numbers.update({
+            f"{prefix}Width": config.get("width"), f"{prefix}InputShape": shape_text(config.get("input_shape")),
+            f"{prefix}MinImageSize": config.get("min_image_size"),
+            f"{prefix}Head": (config.get("model_options") or {}).get("head", "–"),
+            f"{prefix}Optimizer": OPTIMIZER_LABELS.get(config.get("optimizer"), config.get("optimizer")),
+            f"{prefix}LearningRate": config.get("learning_rate"), f"{prefix}BatchSize": config.get("batch_size"),
+            f"{prefix}WeightDecay": config.get("weight_decay"),
+            f"{prefix}LabelSmoothing": config.get("label_smoothing"),
+            f"{prefix}Warmup": known(lambda fraction: fixed(100 * fraction, 0), config.get("warmup_fraction")),
+            f"{prefix}PlannedEpochs": config.get("epochs"), f"{prefix}StepsPerEpoch": config.get("steps_per_epoch"),
+            f"{prefix}Steps": known(lambda epochs, steps: thousands(epochs * steps), config.get("epochs"),
+                                    config.get("steps_per_epoch")),
+            f"{prefix}PrecisionPolicy": config.get("resolved_precision", config.get("precision")),
+        })
+    return numbers
+
+
+def budget_numbers(data: ReportData) -> dict:
+    """Whether the two networks had the same training budget (batch size, epochs, steps), from
+    their configs, and the sentence that says so."""
+    vgg, res = (data.first_run(family) for family in ("vgg", "resnet"))
+    if not (vgg and res):
+        return {"SameBatchSize": False, "SameEpochs": False, "MatchedTraining": False, "BudgetText": None}
+    budget = {}
+    for run in (vgg, res):
+        config = run["config"]
+        budget[model_label(config["model"])] = (config["batch_size"], config["epochs"], config.get("steps_per_epoch"))
+    (batch_a, epochs_a, steps_a), (batch_b, epochs_b, steps_b) = budget.values()
+    matched = batch_a == batch_b and epochs_a == epochs_b and steps_a == steps_b and steps_a is not None
+    def epochs_of(epochs, steps):
+        return f"{epochs} epoch{'s' if epochs != 1 else ''} of {steps or '?'} step{'s' if steps != 1 else ''}"
+
+    if matched:
+        text = (f"both networks were trained with batches of {batch_a} images for {epochs_of(epochs_a, steps_a)}, "
+                f"the same {epochs_a * steps_a:,} training steps on the same training split")
+    else:
+        text = "the training budgets differ: " + "; ".join(
+            f"{label} was trained for {epochs_of(epochs, steps)} with batches of {batch}"
+            + (f" ({epochs * steps:,} steps)" if steps else "") for label, (batch, epochs, steps) in budget.items())
+    return {"SameBatchSize": batch_a == batch_b, "SameEpochs": epochs_a == epochs_b, "MatchedTraining": matched,
+            "BudgetText": text}
+
+
+def architecture_numbers(data: ReportData) -> dict:
+    """Layer counts and facts of the two networks as trained, and VGG19's configuration."""
+    from labwork6.models.resnet import RESNET_PRESETS
+    from labwork6.models.vgg import VGG_CONFIGS, VGG_FILTERS, VGG_HEADS
+
+    vgg_table = layer_table(data.vgg_model) if data.vgg_model is not None else None
+    counts = {"VggArch": model_facts.layer_counts(vgg_table) if vgg_table is not None else {},
+              "ResArch": model_facts.layer_counts(layer_table(data.resnet_model))}
+    vgg = model_facts.vgg_facts(data.vgg_model) if data.vgg_model is not None else {}
+    resnet = model_facts.resnet_facts(data.resnet_model) if data.roles["resnet"] else {}
+    vgg_run = data.first_run("vgg")
+    numbers = {f"{prefix}{title}": counts[prefix].get(key) for prefix in counts for key, title in (
+        ("conv", "Conv"), ("projection", "Projections"), ("dense", "Dense"), ("pool", "Pool"),
+        ("weight_layers", "WeightLayers"))}
+    if vgg_table is not None:
+        convolutions = int((vgg_table["type"] == "Conv2D").sum())
+        numbers["ArchFormulaChecks"] = f"all {convolutions}" if check_formulas(vgg_table) is None else "not all"
+    else:
+        numbers["ArchFormulaChecks"] = None
+    preset = RESNET_PRESETS.get(data.roles["resnet"] or "resnet19", RESNET_PRESETS["resnet19"])
+    numbers.update({
+        "VggBlockConvs": ", ".join(map(str, VGG_CONFIGS[19])), "VggBlockFilters": ", ".join(map(str, VGG_FILTERS)),
+        "VggBlocks": len(VGG_FILTERS), "VggKernel": vgg.get("kernel"), "VggPoolSize": vgg.get("pool_size"),
+        "VggPoolStride": vgg.get("pool_stride"), "ResSmallStem": preset.get("stem") == "small",
+        "ResBlocksPerStage": ", ".join(str(stage.blocks) for stage in RESNET_PRESETS["resnet19"]["stages"]),
+        "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]), "VggCompactHeadUnits": thousands(VGG_HEADS["compact"]),
+        "VggBatchNorm": bool(vgg.get("batch_norm")),
+        "VggPaperHead": ((vgg_run["config"].get("model_options") or {}) if vgg_run else {}).get("head", "paper")
+        == "paper",
+        "VggBnMomentum": vgg.get("bn_momentum"), "VggBnParameters": thousands(vgg.get("bn_parameters")),
+        "VggHeadUnits": thousands(vgg.get("head_units")), "VggDropout": vgg.get("dropout_rate"),
+        "VggFlattenLength": thousands(vgg.get("flatten_length")),
+        "VggDenseShare": known(lambda share: fixed(100 * share, 0), vgg.get("dense_share")),
+        "VggLastMap": vgg.get("last_map"), "ResLastMap": resnet.get("last_map"),
+        "ResDownsampling": resnet.get("downsampling"),
+    })
+    # the maps the smallest allowed input leaves in the last stage (min_image_size / downsampling)
+    for prefix, family, found in (("Vgg", "vgg", vgg), ("Res", "resnet", resnet)):
+        run = data.first_run(family)
+        side = known(lambda minimum, down: int(minimum) // down,
+                      run["config"].get("min_image_size") if run else None, found.get("downsampling"))
+        numbers[f"{prefix}MinMap"] = f"{side}×{side}" if side else None
+    # by the VGG's rule (the smallest side its poolings allow) the ResNet could take images this small
+    numbers["ResSmallestSide"] = resnet.get("downsampling")
+    return numbers
+
+
+def cost_numbers(data: ReportData) -> dict:
+    """What the ResNet would cost at the VGG's input (computed from its layer table): why it
+    runs on smaller images."""
+    vgg_run, resnet_run = data.first_run("vgg"), data.first_run("resnet")
+    at_vgg_input = None
+    if vgg_run and resnet_run and list(vgg_run["config"]["input_shape"]) != list(resnet_run["config"]["input_shape"]):
+        model = model_for_run(resnet_run, input_shape=vgg_run["config"]["input_shape"])
+        at_vgg_input = int(layer_table(model).iloc[-1]["multiply_adds"])
+    vgg_adds = vgg_run["config"].get("multiply_adds") if vgg_run else None
+    own_adds = resnet_run["config"].get("multiply_adds") if resnet_run else None
+    return {
+        "ResCostAtVggInput": at_vgg_input is not None,
+        "ResMultiplyAddsAtVggInputM": known(lambda adds: fixed(adds / 1e6, 1), at_vgg_input),
+        "ResAtVggInputRatio": times(at_vgg_input, vgg_adds),
+        "ResAtVggInputOwnRatio": times(at_vgg_input, own_adds),
+    }
+
+
+def reference_numbers(data: ReportData) -> dict:
+    """VGG19, VGG16 and ResNet50 at the papers' 224x224x3, the slide's claims, the dense blow-up."""
+    vgg, resnet = model_facts.reference_counts("vgg19"), model_facts.reference_counts("resnet50")
+    vgg16 = model_facts.reference_counts("vgg16")
+    vgg_parameters, res_parameters = vgg["parameters"]["trainable"], resnet["parameters"]["trainable"]
+    slide = model_facts.SLIDE_VGG19_VS_RESNET50
+    inputs = BLOWUP["side"] ** 2 * BLOWUP["channels"]
+    return {
+        "RefInputShape": shape_text(model_facts.REFERENCE_INPUT_SHAPE),
+        "RefClasses": thousands(model_facts.REFERENCE_CLASSES),
+        "RefVggParameters": thousands(vgg_parameters), "RefVggParametersM": fixed(vgg_parameters / 1e6, 1),
+        "RefVggMultiplyAddsG": fixed(vgg["multiply_adds"] / 1e9, 2),
+        "RefVggSixteenParameters": thousands(vgg16["parameters"]["trainable"]),
+        "RefVggSixteenMultiplyAddsG": fixed(vgg16["multiply_adds"] / 1e9, 2),
+        "RefResParameters": thousands(res_parameters), "RefResParametersM": fixed(res_parameters / 1e6, 1),
+        "RefResNonTrainable": thousands(resnet["parameters"]["non_trainable"]),
+        "RefResMultiplyAddsG": fixed(resnet["multiply_adds"] / 1e9, 2),
+        "RefParameterRatio": times(vgg_parameters, res_parameters),
+        "RefMultiplyAddRatio": times(vgg["multiply_adds"], resnet["multiply_adds"]),
+        "SlideVggParameters": slide["parameters"]["vgg19"], "SlideResParameters": slide["parameters"]["resnet50"],
+        "SlideResComplexity": slide["complexity"]["resnet50"],
+        "BlowupSide": BLOWUP["side"], "BlowupChannels": BLOWUP["channels"], "BlowupInputs": thousands(inputs),
+        "BlowupUnits": thousands(BLOWUP["units"]), "BlowupWeights": thousands(inputs * BLOWUP["units"]),
+        "BlowupBiases": thousands(BLOWUP["units"]),
+    }

@@ -1,0 +1,198 @@
+"""The report's numbers about the results: each model's test metrics with their intervals, the
+SVC baseline, and the verdicts of the paired tests and the timings, worded from the tests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
+from labwork6.baseline import SVC_MAX_TRAIN
+from labwork6.comparison import SVC_LABEL, epoch_seconds, metric_cell, model_label, table_cell
+from labwork6.latex import fixed, is_missing, thousands
+from labwork6.metrics import format_mean_std, percent_decimals
+from labwork6.report_numbers.wording import figure_path, known, percent, times, words
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from labwork6.report import ReportData
+
+METRIC_TITLES = (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"), ("f1", "Fscore"))
+#: The pairs the report tests: macro prefix -> (family or "svc", family or "svc").
+PAIRS = {"VggRes": ("vgg", "resnet"), "VggSvc": ("vgg", "svc"), "ResSvc": ("resnet", "svc")}
+
+
+def pair_models(data: ReportData, key: str) -> tuple[str | None, str | None]:
+    """The model names of the pair ``key`` of :data:`PAIRS` (None where there is no such model)."""
+    return tuple((BASELINE_MODEL if data.baseline else None) if family == "svc" else data.roles[family]
+                 for family in PAIRS[key])
+
+
+def metric_text(data: ReportData, name: str | None, key: str) -> str | None:
+    """A model's test metric in words: one run, its value, 95% interval and (accuracy) right
+    answers; several, mean ± std over the seeds and each seed's value."""
+    label = model_label(name) if name else None
+    if label not in data.comparison.index:
+        return None
+    row, runs = data.comparison.loc[label], data.per_run[data.per_run["model"] == name].sort_values("seed")
+    decimals = percent_decimals(int(row["test_images"]))
+    if row["n"] == 1:
+        run = runs.iloc[0]
+        right = f"; {int(run['correct'])} of {int(run['test_images'])} images" if key == "accuracy" else ""
+        return (f"{percent(run[key], decimals)}% (95% interval {percent(run[f'{key}_low'], decimals)}–"
+                f"{percent(run[f'{key}_high'], decimals)}%{right})")
+    values = words([percent(value, decimals) for value in runs[key]])
+    return f"{table_cell(data.comparison, label, key, percent=True, decimals=decimals)}% (seeds: {values}%)"
+
+
+def model_numbers(data: ReportData) -> dict:
+    """Each compared network's results, size and costs (``\\Vgg...``, ``\\Res...``), and its figures."""
+    numbers = {"HaveVgg": data.roles["vgg"] is not None, "HaveResnet": data.roles["resnet"] is not None}
+    for prefix, family, fallback in (("Vgg", "vgg", "VGG19"), ("Res", "resnet", "ResNet19")):
+        name = data.roles[family]
+        group = data.groups.get(name, [])
+        config = group[0]["config"] if group else {}
+        label = model_label(name) if name else fallback
+
+        def cell(key, label=label, **options):
+            return table_cell(data.comparison, label, key, **options)
+
+        numbers.update({f"{prefix}Name": label, f"{prefix}Model": name or "none", f"{prefix}Runs": len(group),
+                        f"{prefix}Seeds": words([run["config"]["seed"] for run in group]) or None})
+        for key, title in METRIC_TITLES:
+            numbers[f"{prefix}{title}PM"] = metric_cell(data.comparison, label, key) if name else None
+            numbers[f"{prefix}{title}Text"] = metric_text(data, name, key)
+        parameters = config.get("parameters", {})
+        numbers.update({
+            f"{prefix}Parameters": thousands(parameters.get("total")),
+            f"{prefix}ParametersM": known(lambda total: fixed(total / 1e6, 2), parameters.get("total")),
+            f"{prefix}MultiplyAddsM": known(lambda adds: fixed(adds / 1e6, 1), config.get("multiply_adds")),
+            f"{prefix}TrainSeconds": cell("train_seconds", decimals=1),
+            f"{prefix}EpochSeconds": cell("epoch_seconds", decimals=2),
+            f"{prefix}Epochs": cell("epochs_run", decimals=0, integer=True),
+            f"{prefix}BestEpoch": cell("best_epoch", decimals=1, integer=True),
+            f"{prefix}Latency": cell("inference_latency_ms", decimals=1),
+            f"{prefix}Throughput": cell("inference_throughput", decimals=0),
+        })
+        for kind in ("filters", "feature_maps", "gradcam", "confusion"):
+            title = "".join(part.capitalize() for part in kind.split("_"))
+            numbers[f"{prefix}{title}Figure"] = figure_path(data.figures_dir, f"{kind}_{name}.png" if name else None)
+    numbers["CurvesFigure"] = figure_path(data.figures_dir, "training_curves.pdf")
+    return numbers
+
+
+def curve_numbers(data: ReportData) -> dict:
+    """What the training curves show (first seed of each network), as ``CurveText``: the epoch
+    whose weights were kept and its validation accuracy, and why the loss is on a log scale
+    when it is (the plot uses one when the largest loss is over 3 times the smallest)."""
+    parts, log_scale = [], []
+    for family in ("vgg", "resnet"):
+        run = data.first_run(family)
+        history = run["history"] if run else None
+        if history is None or history.empty or "val_accuracy" not in history:
+            continue
+        name = model_label(run["config"]["model"])
+        best = run["metrics"].get("best_epoch") or len(history)
+        kept = history[history["epoch"] == best]
+        validation = percent_decimals(max(1, (run["config"].get("counts") or {}).get("val", 100)))
+        accuracy = percent(kept["val_accuracy"].iloc[0], validation) if len(kept) else None
+        parts.append(f"{name} kept the weights of epoch {best} of {len(history)} (validation accuracy {accuracy}%)")
+        losses = history[[c for c in ("loss", "val_loss") if c in history]].to_numpy(float)
+        if len(history) > 1 and losses.size and (losses > 0).all() and losses.max() > 3 * losses.min():
+            log_scale.append(f"the first epoch's validation loss of {name} is "
+                             f"{times(history['val_loss'].iloc[0], history['val_loss'].iloc[-1])} times its last")
+    text = "; ".join(parts)
+    if log_scale:
+        text += (". The loss is drawn on a log scale: " + words(log_scale)
+                 + ", which on a linear axis would flatten every later epoch")
+    return {"CurveText": text or None}
+
+
+def baseline_numbers(data: ReportData) -> dict:
+    """The SVC baseline's results and fit (all missing without baseline runs)."""
+    has = bool(data.baseline)
+    config = data.baseline[0]["config"] if has else {}
+    support = [run["metrics"].get("support_vectors") for run in data.baseline]
+    return {
+        "HaveBaseline": has,
+        **{f"Svc{title}PM": metric_cell(data.comparison, SVC_LABEL, key) for key, title in METRIC_TITLES},
+        "SvcAccuracyText": metric_text(data, BASELINE_MODEL, "accuracy") if has else None,
+        "SvcRuns": len(data.baseline) if has else None, "SvcFitImages": thousands(config.get("fit_images")),
+        "SvcSupportVectors": known(lambda values: format_mean_std(
+            float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else None, percent=False,
+            decimals=0), support or None),
+        "SvcFitSeconds": table_cell(data.comparison, SVC_LABEL, "train_seconds", decimals=2),
+        "SvcFeatures": known(lambda shape: thousands(np.prod(shape)), config.get("raw_input_shape")),
+        "SvcMaxTrain": thousands(config.get("max_train", SVC_MAX_TRAIN)) if has else None,
+    }
+
+
+def _tests_text(rows: pd.DataFrame) -> str:
+    """The paired tests of one pair in words: who alone was right how often, McNemar's p and
+    the accuracy difference with its interval (one seed), or the p-values per seed."""
+    decimals = percent_decimals(int(rows["n"].min()))
+    if len(rows) == 1:
+        row = rows.iloc[0]
+        low, high = (percent(row[f"difference_{end}"], decimals) for end in ("low", "high"))
+        return (f"{row['name_a']} alone was right on {row['a_only']} and {row['name_b']} alone on {row['b_only']} "
+                f"of the {row['n']} test images, McNemar's exact p = {row['p_value']:.2g}; accuracy difference "
+                f"{percent(row['difference'], decimals)} points, 95% interval {low} to {high}")
+    return (f"McNemar's exact p = {words([f'{p:.2g}' for p in rows['p_value']])} for seeds "
+            f"{words(rows['seed'].tolist())}")
+
+
+def verdict_numbers(data: ReportData) -> dict:
+    """The verdicts of the paired tests (``\\VerdictVggRes``, ...; :func:`labwork6.comparison.pair_verdict`),
+    the tests in words, the epoch times with their spread, and the size and cost ratios."""
+    numbers = {"HaveAnyPair": bool(data.verdicts)}
+    for key in PAIRS:
+        pair = pair_models(data, key)
+        verdict = data.verdicts.get(pair) if None not in pair else None
+        rows = data.paired[(data.paired["model_a"] == pair[0]) & (data.paired["model_b"] == pair[1])] \
+            if verdict else None
+        numbers.update({f"Have{key}": verdict is not None, f"Verdict{key}": verdict and verdict["verdict"],
+                        f"Decided{key}": bool(verdict and verdict["better"]),
+                        f"Tests{key}": _tests_text(rows) if verdict else None})
+    vgg_parameters, res_parameters = data.value("vgg", "parameters"), data.value("resnet", "parameters")
+    vgg_adds, res_adds = data.value("vgg", "multiply_adds"), data.value("resnet", "multiply_adds")
+    numbers.update({
+        "ParameterRatio": times(vgg_parameters, res_parameters), "MultiplyAddRatio": times(res_adds, vgg_adds),
+        "ResParameterWord": known(lambda a, b: "fewer" if a < b else "more", res_parameters, vgg_parameters),
+        "ResComputeWord": known(lambda a, b: "more" if a > b else "less", res_adds, vgg_adds),
+        **epoch_time_numbers(data),
+    })
+    return numbers
+
+
+def epoch_time_numbers(data: ReportData) -> dict:
+    """Seconds per epoch of the two networks with their spread over epochs, and whether the
+    spreads (mean ± 2 std) keep them apart: only then is one called slower."""
+    if not (data.roles["vgg"] and data.roles["resnet"]):
+        return {"EpochTimeText": None}
+    timed = {}
+    for family in ("vgg", "resnet"):
+        group = data.groups[data.roles[family]]
+        timed[family] = {"name": model_label(data.roles[family]), "mean": data.value(family, "epoch_seconds_mean"),
+                         "std": data.value(family, "epoch_seconds_std"),
+                         "count": sum(len(epoch_seconds(run)) for run in group),
+                         "first_left_out": all(run["history"] is not None and len(run["history"]) > 1
+                                               for run in group)}
+    vgg, res = timed.values()
+    if is_missing(vgg["mean"]) or is_missing(res["mean"]):
+        return {"EpochTimeText": None}
+    if is_missing(vgg["std"]) or is_missing(res["std"]):
+        return {"EpochTimeText": f"{vgg['name']} took {vgg['mean']:.2f} s per epoch and {res['name']} "
+                                 f"{res['mean']:.2f} s; one epoch each gives no spread, so the two are not ranked"}
+    left_out = ", leaving out each run's first, which also builds the graph" if vgg["first_left_out"] and \
+        res["first_left_out"] else ""
+    text = (f"{vgg['name']} took {vgg['mean']:.2f} ± {vgg['std']:.2f} s per epoch and {res['name']} "
+            f"{res['mean']:.2f} ± {res['std']:.2f} s (mean ± standard deviation over {vgg['count']} and "
+            f"{res['count']} epochs{left_out})")
+    if abs(vgg["mean"] - res["mean"]) > 2 * (vgg["std"] + res["std"]):
+        slow, fast = (vgg, res) if vgg["mean"] > res["mean"] else (res, vgg)
+        text += f": {slow['name']}'s epochs took {slow['mean'] / fast['mean']:.1f} times as long as {fast['name']}'s"
+    else:
+        text += ": the spreads overlap, so neither is reliably slower per epoch"
+    return {"EpochTimeText": text}
