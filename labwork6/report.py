@@ -233,6 +233,23 @@ class ReportData:
                 if self.first_run(family)}
 
     @cached_property
+    def trained_filters(self) -> dict[str, np.ndarray]:
+        """The first-layer kernels of the first run of each compared network, from its
+        ``model.keras`` (families without one are left out)."""
+        from labwork6.evaluate import load_trained
+        from labwork6.features import first_layer_filters
+
+        kernels = {}
+        for family in ("vgg", "resnet"):
+            run = self.first_run(family)
+            if run and (Path(run["run_dir"]) / "model.keras").exists():
+                try:
+                    kernels[family] = first_layer_filters(load_trained(run["run_dir"])[0])
+                except ValueError as error:  # an older run format
+                    print(f"[labwork6] warning: first-layer filters not read from {run['run_dir']}: {error}")
+        return kernels
+
+    @cached_property
     def vgg_model(self):
         run = self.first_run("vgg")
         return model_for_run(run) if run else None

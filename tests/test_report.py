@@ -368,7 +368,7 @@ def test_numbers_macros(generated):
     assert macros["VggGradcamFigure"] == "n/a"  # notebook 04 has not drawn it
     assert macros["VggGradcamLayer"] == "block5\\_conv4" and macros["VggGradcamMap"] == "2$\\times$2"
     assert macros["ResGradcamLayer"] == "conv4\\_block2\\_out" and macros["ResGradcamMap"] == "4$\\times$4"
-    assert "\\VggGradcamReadfalse" in numbers  # no model.keras in the fake runs: nothing measured
+    assert "\\VggGradcamReadfalse" in numbers and "\\FiltersAlikefalse" in numbers  # no model.keras: not measured
     assert "\\SmokeProfiletrue" in numbers and "\\MatchedTrainingtrue" in numbers
     assert macros["BudgetText"].startswith("both networks were trained with batches of 32 images for 3 epochs of 2")
     assert "log scale" in macros["CurveText"] and "epoch 3 of 3" in macros["CurveText"]
@@ -382,8 +382,10 @@ def test_errors_speed_and_epoch_times(generated):
     assert macros["VggErrorCount"] == str(len(vgg)) and macros["ResErrorCount"] == str(len(resnet))
     assert macros["SharedErrorCount"] == str(len(vgg & resnet)) and macros["SharedSameLabel"] == "3"
     labels = test_labels(0)
-    assert macros["SharedErrorList"].startswith(f"image 3 (true {labels[3]}, read as {(labels[3] + 1) % 10} by both)")
-    assert macros["SharedPerSeed"] == "3 and 0 for seeds 0 and 1"  # seed 1: images 0-1 against 10-29
+    assert macros["SharedErrorText"].startswith(
+        f"The two networks share 3 errors, 3 of them with the same wrong class and 0 also wrong for the SVC: "
+        f"image 3 (true {labels[3]}, read as {(labels[3] + 1) % 10} by both)")
+    assert macros["SharedPerSeed"] == "3 and 0 errors (seeds 0 and 1)"  # seed 1: images 0-1 against 10-29
     speed = macros["SpeedText"]
     assert speed.startswith("The two measures rank the networks in opposite orders: ResNet19 classifies one image "
                             "sooner, VGG19 more images per second in batches.")

@@ -66,8 +66,9 @@ def plot_history(
                                  if c in h])
         if metric in log_scale and np.all(values > 0) and values.max() > 3 * values.min():
             ax.set_yscale("log")
-            # plain numbers at 1, 2 and 5 of each decade
-            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            # plain numbers at 1, 2 and 5 of each decade (and 3 and 7 when less than about one decade shows)
+            narrow = values.max() < 15 * values.min()
+            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0, 7.0) if narrow else (2.0, 5.0)))
             for formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
                 formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.set_title(metric.replace("_", " ") + (" (log scale)" if ax.get_yscale() == "log" else ""), fontsize=9)

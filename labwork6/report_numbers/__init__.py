@@ -21,6 +21,7 @@ from labwork6.report_numbers.analysis import (
     class_numbers,
     error_numbers,
     feature_numbers,
+    filter_numbers,
     robustness_numbers,
     speed_numbers,
 )
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 #: The sections of ``numbers.tex``: each returns a dict of macro name -> value.
 SECTIONS: tuple[Callable[[ReportData], dict], ...] = (
     run_numbers, data_numbers, model_numbers, curve_numbers, recipe_numbers, budget_numbers, baseline_numbers,
-    verdict_numbers, robustness_numbers, error_numbers, class_numbers, speed_numbers, feature_numbers,
+    verdict_numbers, robustness_numbers, error_numbers, class_numbers, speed_numbers, filter_numbers, feature_numbers,
     architecture_numbers,
     cost_numbers, reference_numbers,
 )

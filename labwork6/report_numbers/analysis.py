@@ -102,18 +102,23 @@ def error_numbers(data: ReportData) -> dict:
     class_names = data.first_run("vgg")["config"]["class_names"]
     wrong = {name: frame[name] != frame["label"] for name in frame.columns if name != "label"}
     shared = wrong[vgg] & wrong[resnet]
+    count, same = int(shared.sum()), int((shared & (frame[vgg] == frame[resnet])).sum())
+    svc_too = int((shared & wrong[BASELINE_MODEL]).sum()) if BASELINE_MODEL in wrong else None
+    if count == 0:
+        shared_text = "The two networks share no error"
+    else:
+        also = f" and {svc_too} also wrong for the SVC" if svc_too is not None else ""
+        shared_text = (f"The two networks share {count} error{'s' if count != 1 else ''}, {same} of them with the "
+                       f"same wrong class{also}: {_error_list(frame, vgg, resnet, class_names)}")
     numbers.update({
         "HaveErrorAnalysis": True, "ErrorTestImages": len(frame),
         "VggErrorCount": int(wrong[vgg].sum()), "ResErrorCount": int(wrong[resnet].sum()),
         "SvcErrorCount": int(wrong[BASELINE_MODEL].sum()) if BASELINE_MODEL in wrong else None,
-        "SharedErrorCount": int(shared.sum()), "AnyErrorCount": int((wrong[vgg] | wrong[resnet]).sum()),
-        "SharedSameLabel": int((shared & (frame[vgg] == frame[resnet])).sum()),
-        "SharedSvcWrong": int((shared & wrong[BASELINE_MODEL]).sum()) if BASELINE_MODEL in wrong else None,
-        "SharedErrorList": _error_list(frame, vgg, resnet, class_names) if shared.any() else "none",
-        "ErrorsShownMax": ERRORS_SHOWN,
+        "SharedErrorCount": count, "SharedSameLabel": same, "SharedSvcWrong": svc_too,
+        "SharedErrorText": shared_text, "ErrorsShownMax": ERRORS_SHOWN,
     })
     rows = data.paired[(data.paired["model_a"] == vgg) & (data.paired["model_b"] == resnet)]
-    numbers["SharedPerSeed"] = (f"{words(rows['both_wrong'].tolist())} for seeds {words(rows['seed'].tolist())}"
+    numbers["SharedPerSeed"] = (f"{words(rows['both_wrong'].tolist())} errors (seeds {words(rows['seed'].tolist())})"
                                 if len(rows) > 1 else None)
     return numbers
 
@@ -121,8 +126,9 @@ def error_numbers(data: ReportData) -> dict:
 def class_numbers(data: ReportData) -> dict:
     """Per network, the class with the lowest F1 (mean over seeds) and the most frequent
     confusion of the confusion matrix summed over seeds."""
-    numbers = {}
     classes = per_class_table(data.runs)
+    fewest = max(1, int(classes["support"].min()))
+    numbers = {"ClassImages": fewest, "OneClassImage": fixed(100 / fewest, 1)}
     for prefix, family in (("Vgg", "vgg"), ("Res", "resnet")):
         name = data.roles[family]
         if name is None:
@@ -186,6 +192,28 @@ def speed_numbers(data: ReportData) -> dict:
     text += (": similar rates, so the throughput follows the multiply-adds per image" if similar else
              ": different rates, so the multiply-adds alone do not explain the throughputs")
     return {"SpeedText": text}
+
+
+def filter_numbers(data: ReportData) -> dict:
+    """Whether the two networks' trained first-layer filters are alike (same shape, and at most a
+    quarter of their mean magnitude apart) and whether a fresh pair built with the runs' seed
+    starts from the same kernels: why the two filter pictures can look the same."""
+    kernels = data.trained_filters
+    if len(kernels) < 2 or kernels["vgg"].shape != kernels["resnet"].shape:
+        return {"FiltersAlike": False, "FilterDifference": None, "FilterMagnitude": None, "FilterSeed": None}
+    from labwork6.comparison import model_for_run
+    from labwork6.features import first_layer_filters
+
+    runs = {family: data.first_run(family) for family in kernels}
+    fresh = {}
+    for family, run in runs.items():
+        keras.utils.set_random_seed(int(run["config"]["seed"]))  # as the training does before building
+        fresh[family] = first_layer_filters(model_for_run(run))
+    same_start = bool(np.allclose(fresh["vgg"], fresh["resnet"]))
+    difference = float(np.abs(kernels["vgg"] - kernels["resnet"]).max())
+    magnitude = float(np.abs(kernels["vgg"]).mean())
+    return {"FiltersAlike": same_start and difference < 0.25 * magnitude, "FilterDifference": fixed(difference, 2),
+            "FilterMagnitude": fixed(magnitude, 2), "FilterSeed": int(runs["vgg"]["config"]["seed"])}
 
 
 def feature_numbers(data: ReportData) -> dict:

@@ -61,6 +61,11 @@ def model_numbers(data: ReportData) -> dict:
 
         numbers.update({f"{prefix}Name": label, f"{prefix}Model": name or "none", f"{prefix}Runs": len(group),
                         f"{prefix}Seeds": words([run["config"]["seed"] for run in group]) or None})
+        runs = data.per_run[data.per_run["model"] == name]
+        numbers[f"{prefix}IntervalWidth"] = known(
+            lambda width, total: fixed(100 * width, percent_decimals(int(total))),
+            (runs["accuracy_high"] - runs["accuracy_low"]).max() if len(runs) else None,
+            runs["test_images"].min() if len(runs) else None)
         for key, title in METRIC_TITLES:
             numbers[f"{prefix}{title}PM"] = metric_cell(data.comparison, label, key) if name else None
             numbers[f"{prefix}{title}Text"] = metric_text(data, name, key)
@@ -106,7 +111,7 @@ def curve_numbers(data: ReportData) -> dict:
     text = "; ".join(parts)
     if log_scale:
         text += (". The loss is drawn on a log scale: " + words(log_scale)
-                 + ", which on a linear axis would flatten every later epoch")
+                 + ", so that the later epochs stay readable")
     return {"CurveText": text or None}
 
 
