@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labwork6.robustness import ROBUSTNESS_FILE, SEVERITY_PARAMETERS, robustness_table, write_robustness
+from labwork6.robustness import ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS, SEVERITY_PARAMETERS, evaluate_robustness
 from labwork6.runs import load_json, load_run, write_evaluation, write_json
 
 MODEL_NAME = "svc"
@@ -32,7 +32,6 @@ MODEL_NAME = "svc"
 SVC_MAX_TRAIN = 10_000
 FEATURES = "raw pixels scaled to [0, 1]"
 #: Each test image's prediction under each corruption (columns corruption, severity, index, prediction).
-ROBUSTNESS_PREDICTIONS = "robustness_predictions.csv"
 BASELINE_FILES = ("config.json", "predictions.csv", "metrics.json", "confusion_matrix.csv",
                   "classification_report.csv", "timing.json", ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS)
 #: What must be equal for a baseline folder to be reused.
@@ -118,30 +117,12 @@ def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, r
                      support_vectors=int(classifier.support_vectors_.shape[0]))
     write_json(run_dir / "timing.json", {"train_seconds": fit_seconds, "test_predict_seconds": predict_seconds,
                                          "fit_images": int(len(labels))})
-    write_corrupted_predictions(run_dir, classifier, data.test.images, data.test.labels, int(seed))
+    # Classified from their pixels, under the corruptions of the network runs of this seed.
+    evaluate_robustness(run_dir, lambda batch: classifier.predict(pixel_features(batch)), data.test.images,
+                        data.test.labels, int(seed))
     config["status"] = "completed"
     write_json(run_dir / "config.json", config)
     return run_dir
-
-
-def write_corrupted_predictions(run_dir, classifier, images: np.ndarray, labels: np.ndarray, seed: int) -> None:
-    """``robustness.csv`` and ``robustness_predictions.csv`` of a fitted SVC: the raw test
-    images under every corruption and severity of :func:`labwork6.robustness.robustness_table`
-    (seeded by ``seed``, as the network runs of that seed), classified from their pixels."""
-    predicted = []
-
-    def predict(batch):
-        predicted.append(classifier.predict(pixel_features(batch)))
-        return predicted[-1]
-
-    table = robustness_table(predict, images, labels, seed=seed)
-    write_robustness(run_dir, table)
-    # robustness_table predicts the rows in order: the clean images, then each (corruption, severity)
-    pd.concat([pd.DataFrame({"corruption": corruption, "severity": severity, "index": np.arange(len(labels)),
-                             "prediction": labels_of_row})
-               for (corruption, severity), labels_of_row in zip(
-                   table[["corruption", "severity"]].itertuples(index=False), predicted, strict=True)],
-              ignore_index=True).to_csv(Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
 
 
 def ensure_baselines(runs: Iterable[dict], *, max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> list[Path]:

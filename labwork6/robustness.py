@@ -53,6 +53,8 @@ PARAMETER_UNITS = {
 }
 
 ROBUSTNESS_FILE = "robustness.csv"
+#: Each test image's predicted label under each (corruption, severity): for paired tests.
+ROBUSTNESS_PREDICTIONS = "robustness_predictions.csv"
 TABLE_COLUMNS = ("corruption", "severity", "correct", "total", "accuracy", "accuracy_low", "accuracy_high")
 
 
@@ -268,6 +270,29 @@ def write_robustness(run_dir, table: pd.DataFrame) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     table.loc[:, list(TABLE_COLUMNS)].to_csv(path, index=False)
     return path
+
+
+def evaluate_robustness(run_dir, predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
+                        labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """Score ``predict`` on the clean and corrupted ``images`` (:func:`robustness_table`) and write
+    ``robustness.csv`` and ``robustness_predictions.csv`` (columns ``corruption``, ``severity``,
+    ``index``, ``prediction``: every image's label under every row, for paired tests) to
+    ``run_dir``; return the table."""
+    predicted = []
+
+    def recording(batch):
+        predicted.append(np.asarray(predict(batch)))
+        return predicted[-1]
+
+    table = robustness_table(recording, images, labels, seed=seed)
+    write_robustness(run_dir, table)
+    # robustness_table predicts its rows in order: the clean images, then each (corruption, severity).
+    rows = table[["corruption", "severity"]].itertuples(index=False)
+    pd.concat([pd.DataFrame({"corruption": corruption, "severity": severity, "index": np.arange(len(labels)),
+                             "prediction": row_predictions})
+               for (corruption, severity), row_predictions in zip(rows, predicted, strict=True)],
+              ignore_index=True).to_csv(Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
+    return table
 
 
 def read_robustness(run_dir) -> pd.DataFrame:

@@ -23,7 +23,8 @@ from labwork6.metrics import classification_metrics, classification_report_frame
 from labwork6.profiles import runs_root
 
 RUN_FILES = ("config.json", "history.csv", "model.keras", "predictions.csv", "metrics.json",
-             "confusion_matrix.csv", "classification_report.csv", "robustness.csv", "timing.json")
+             "confusion_matrix.csv", "classification_report.csv", "robustness.csv", "robustness_predictions.csv",
+             "timing.json")
 
 
 LOCK_NAME = ".lock"

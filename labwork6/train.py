@@ -34,7 +34,7 @@ from labwork6.preprocessing import augmentation_for, build_preprocessing, make_p
 from labwork6.profiles import cpu_info, get_profile, resolve_precision
 from labwork6.progress import EpochProgress
 from labwork6.recipes import RECIPES, make_optimizer, model_image_size, resolve_config
-from labwork6.robustness import robustness_table, write_robustness
+from labwork6.robustness import evaluate_robustness
 from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, run_lock, write_evaluation, write_json
 
 __all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "run_dataset", "train",
@@ -300,9 +300,9 @@ def _one_based_history(path: Path) -> pd.DataFrame:
 def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0) -> dict:
     """Model selection is over: load the best epoch's model and use the test split, once.
 
-    Writes the evaluation files, ``robustness.csv`` (the test images under corruptions, seeded
-    by ``seed`` so every model of a seed sees the same damage) and ``timing.json``; returns
-    the metrics."""
+    Writes the evaluation files, ``robustness.csv`` and ``robustness_predictions.csv`` (the test
+    images under corruptions, seeded by ``seed`` so every model of a seed sees the same damage)
+    and ``timing.json``; returns the metrics."""
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
     probabilities = best.predict(data.test.images, batch_size=256, verbose=0)
@@ -313,7 +313,7 @@ def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0) -> dict
     def predict(images):
         return labels_from_probabilities(best.predict(images, batch_size=256, verbose=0))
 
-    write_robustness(run_dir, robustness_table(predict, data.test.images, data.test.labels, seed=seed))
+    evaluate_robustness(run_dir, predict, data.test.images, data.test.labels, seed=seed)
     write_json(run_dir / "timing.json", timing(best, data.test.images[:256], history))
     return metrics
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from labwork6 import baseline, comparison, latex, report, report_numbers
+from labwork6 import baseline, comparison, latex, report, report_numbers, robustness
 from labwork6.comparison import SVC_LABEL, load_runs
 from labwork6.data import load_dataset
 from labwork6.metrics import classification_metrics, confusion_matrix_frame
@@ -128,7 +128,7 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
         long.append(pd.DataFrame({"corruption": corruption, "severity": severity, "index": np.arange(len(labels)),
                                   "prediction": damaged}))
     pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).to_csv(run_dir / "robustness.csv", index=False)
-    pd.concat(long).to_csv(run_dir / baseline.ROBUSTNESS_PREDICTIONS, index=False)
+    pd.concat(long).to_csv(run_dir / robustness.ROBUSTNESS_PREDICTIONS, index=False)
     return run_dir
 
 
@@ -306,7 +306,7 @@ def test_svc_baseline_runs_are_run_folders(generated):
         ours = pd.read_csv(folder / "predictions.csv")
         assert (ours["label"] == test_labels(seed)).all()  # the same test images as the network runs
         # robustness: the clean row is the test accuracy; every row matches the stored predictions
-        table, long = pd.read_csv(folder / "robustness.csv"), pd.read_csv(folder / baseline.ROBUSTNESS_PREDICTIONS)
+        table, long = pd.read_csv(folder / "robustness.csv"), pd.read_csv(folder / robustness.ROBUSTNESS_PREDICTIONS)
         assert table["correct"].iloc[0] == (ours["label"] == ours["prediction"]).sum()
         assert len(table) == 1 + len(CORRUPTIONS) * len(SEVERITIES) and len(long) == len(table) * SUBSAMPLE
         merged = long.merge(ours[["index", "label"]], on="index")
@@ -327,13 +327,13 @@ def test_svc_baseline_is_reused_and_an_older_one_refitted(generated, tmp_path):
     assert (folder / "timing.json").read_text() == before  # not fitted again
     older = tmp_path / "digits-svc-seed0"
     shutil.copytree(folder, older)
-    (older / baseline.ROBUSTNESS_PREDICTIONS).unlink()  # a folder from before the robustness files
+    (older / robustness.ROBUSTNESS_PREDICTIONS).unlink()  # a folder from before the robustness files
     config = json.loads((older / "config.json").read_text())
     (older / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "corruptions"}))
     baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=50)
     config = json.loads((older / "config.json").read_text())
     assert config["max_train"] == 50 and config["fit_images"] == 50 and "corruptions" in config
-    assert (older / baseline.ROBUSTNESS_PREDICTIONS).exists()
+    assert (older / robustness.ROBUSTNESS_PREDICTIONS).exists()
     with pytest.raises(ValueError, match="max_train=1"):
         baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=1)
 
@@ -481,7 +481,7 @@ def test_gradcam_reading_and_recomputed_robustness(generated, tmp_path):
     root, _ = generated
     run_dir = tmp_path / PROFILE / "digits-vgg19-seed0"
     shutil.copytree(root / "runs" / PROFILE / "digits-vgg19-seed0", run_dir)
-    (run_dir / baseline.ROBUSTNESS_PREDICTIONS).unlink()
+    (run_dir / robustness.ROBUSTNESS_PREDICTIONS).unlink()
     config = resolve_config("vgg19", profile=PROFILE, seed=0, width=WIDTH, model_options={"head": "compact"})
     data = run_dataset(config)
     model = build_model(config, data)

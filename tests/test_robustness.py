@@ -170,6 +170,21 @@ def test_write_and_read_robustness(tmp_path, images):
         robustness.mean_corruption_accuracy(table.head(1))
 
 
+def test_evaluate_robustness_writes_every_images_prediction(tmp_path, images):
+    labels = (images[..., 0].mean(axis=1).argmax(axis=1) >= 8).astype(np.int64)
+    predict = nearest_mean_classifier(images, labels)
+    table = robustness.evaluate_robustness(tmp_path, predict, images, labels, seed=3)
+    pd.testing.assert_frame_equal(robustness.read_robustness(tmp_path), table)
+    long = pd.read_csv(tmp_path / robustness.ROBUSTNESS_PREDICTIONS)
+    assert len(long) == len(table) * len(images)
+    for row in table.itertuples():
+        rows = long[(long["corruption"] == row.corruption) & (long["severity"] == row.severity)]
+        assert list(rows["index"]) == list(range(len(images)))
+        assert int((rows["prediction"].to_numpy() == labels).sum()) == row.correct
+    blurred = robustness.corrupt(images, "blur", 5, seed=3)
+    assert np.array_equal(long.query("corruption == 'blur' and severity == 5")["prediction"], predict(blurred))
+
+
 def test_plot_robustness_draws_one_panel_per_corruption_and_readable_text(images):
     from labwork6 import plots
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from labwork6.baseline import ROBUSTNESS_PREDICTIONS
 from labwork6.comparison.loading import (
     ALPHA,
     BASELINE_MODEL,
@@ -30,7 +29,7 @@ from labwork6.comparison.loading import (
 from labwork6.comparison.paired import compared_pairs, same_images
 from labwork6.latex import MISSING_CELL
 from labwork6.metrics import format_interval, labels_from_probabilities, percent_decimals
-from labwork6.robustness import ROBUSTNESS_FILE, mean_corruption_accuracy, read_robustness
+from labwork6.robustness import ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS, mean_corruption_accuracy, read_robustness
 from labwork6.stats import accuracy_interval
 
 
