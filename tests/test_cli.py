@@ -20,6 +20,7 @@ def run_cli(*args, env=None):
                           env=env)
 
 
+@pytest.mark.slow  # a fresh Python process importing TensorFlow
 def test_help_lists_every_subcommand():
     result = run_cli("--help")
     assert result.returncode == 0
@@ -59,6 +60,7 @@ def test_bad_arguments_give_one_line_errors(args, fragment, capsys):
     assert "Traceback" not in error
 
 
+@pytest.mark.slow  # a fresh Python process importing TensorFlow
 def test_bad_argument_in_a_subprocess_has_no_traceback():
     result = run_cli("train", "--model", "vgg19", "--dataset", "nope", "--profile", "smoke")
     assert result.returncode == 2
@@ -66,6 +68,7 @@ def test_bad_argument_in_a_subprocess_has_no_traceback():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a fresh Python process importing TensorFlow
 def test_cli_output_holds_no_tensorflow_log_lines(tensorflow_log_lines):
     # The user's environment, not the one conftest quieted: the CLI must quiet TensorFlow by itself.
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TF_CPP", "GRPC_"))}

@@ -165,6 +165,7 @@ def _quiet_env(**extra) -> dict:
     return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
+@pytest.mark.slow  # a fresh Python process importing TensorFlow
 def test_off_colab_the_setup_cell_only_quiets_tensorflow(tmp_path, tensorflow_log_lines):
     script = tmp_path / "setup.py"
     cell = setup_cell("file:///nowhere/labwork6", "main", content=str(tmp_path / "content"))
