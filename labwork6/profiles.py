@@ -30,12 +30,12 @@ PROFILES: dict[str, dict] = {
     "default": {
         "dataset": "digits",
         "models": ("vgg19_bn", "resnet19"),
-        "seeds": (0,),
+        "seeds": (0, 1, 2),  # a spread, and a paired test per seed
         "width": 1.0,
         "epochs": None,  # the recipe's
         "subsample": None,
         "precision": "auto",
-        "description": "main job: digits, full-width VGG19 and ResNet19, CPU-friendly epochs",
+        "description": "main job: digits, full-width VGG19 and ResNet19, three seeds, CPU-friendly epochs",
     },
     "full": {
         "dataset": "cifar10",
