@@ -151,9 +151,9 @@ def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True
     return pdf
 
 
-def planned_runs(profile: str, runs) -> dict[tuple[str, int], int]:
-    """``{(model, seed): epochs}`` of the profile's runs that are not completed in ``runs`` yet:
-    what the notebooks will train, for the time-left estimate."""
+def planned_runs(profile: str, runs) -> dict[str, tuple[str, int]]:
+    """``{run folder name: (model, epochs)}`` of the profile's runs that are not completed in
+    ``runs`` yet: what the notebooks will train, for the time-left estimate."""
     from labwork6.profiles import get_profile
     from labwork6.recipes import resolve_config
     from labwork6.runs import load_json, run_dir_for
@@ -164,7 +164,7 @@ def planned_runs(profile: str, runs) -> dict[tuple[str, int], int]:
             config = resolve_config(model, profile=profile, seed=seed)
             run_dir = run_dir_for(model, config["dataset"], seed, profile, runs)
             if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
-                planned[(model, seed)] = config["epochs"]
+                planned[run_dir.name] = (model, config["epochs"])
     return planned
 
 

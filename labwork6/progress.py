@@ -51,14 +51,15 @@ def format_seconds(seconds: float) -> str:
 class ProgressFollower:
     """Follows a progress file in a thread and logs a line per epoch.
 
-    ``planned`` maps each run the job will train, e.g. ``("vgg19_bn", 0)``, to its number of
-    epochs; the job's time left is the epochs not yet run times the latest seconds per epoch
-    of that model (of the current run for models not seen yet).
+    ``planned`` maps each run the job will train (its folder name, e.g.
+    ``digits-vgg19_bn-seed0``) to ``(model, epochs)``; the job's time left is the epochs not yet
+    run times the latest seconds per epoch of that model (of the current run for models not
+    seen yet). Runs not planned (e.g. notebook 02's faces run) are added when they appear.
     """
 
-    def __init__(self, path, planned: dict[tuple[str, int], int], log=print, prefix: str = "", poll: float = 0.5):
+    def __init__(self, path, planned: dict[str, tuple[str, int]], log=print, prefix: str = "", poll: float = 0.5):
         self.path, self.planned, self.log, self.prefix, self.poll = Path(path), dict(planned), log, prefix, poll
-        self.done: dict[tuple[str, int], int] = {}
+        self.done: dict[str, int] = {}
         self.seconds_per_epoch: dict[str, float] = {}
         self._stop = threading.Event()
         self._offset = self.path.stat().st_size if self.path.exists() else 0
@@ -75,20 +76,20 @@ class ProgressFollower:
 
     def line(self, record: dict) -> str:
         """The terminal line for one epoch record (also updates the estimates)."""
-        key = (record["model"], int(record["seed"]))
-        self.done[key] = int(record["epoch"])
-        self.seconds_per_epoch[record["model"]] = float(record["seconds"])
-        self.planned.setdefault(key, int(record["epochs"]))
-        run_left = (int(record["epochs"]) - int(record["epoch"])) * float(record["seconds"])
-        job_left = sum(max(0, epochs - self.done.get(k, 0)) * self.seconds_per_epoch.get(k[0], float(record["seconds"]))
-                       for k, epochs in self.planned.items())
+        run, model, seconds = record["run"], record["model"], float(record["seconds"])
+        self.done[run] = int(record["epoch"])
+        self.seconds_per_epoch[model] = seconds
+        self.planned.setdefault(run, (model, int(record["epochs"])))
+        run_left = (int(record["epochs"]) - int(record["epoch"])) * seconds
+        job_left = sum(max(0, epochs - self.done.get(name, 0)) * self.seconds_per_epoch.get(kind, seconds)
+                       for name, (kind, epochs) in self.planned.items())
 
         def percent(value):
             return "n/a" if value is None else f"{100 * float(value):.1f}%"
 
-        return (f"{self.prefix}{record['model']} seed {record['seed']}: epoch {record['epoch']}/{record['epochs']}, "
+        return (f"{self.prefix}{run}: epoch {record['epoch']}/{record['epochs']}, "
                 f"train {percent(record.get('accuracy'))}, val {percent(record.get('val_accuracy'))}, "
-                f"{record['seconds']:.1f} s/epoch, run ~{format_seconds(run_left)} left, "
+                f"{seconds:.1f} s/epoch, run ~{format_seconds(run_left)} left, "
                 f"training in this job ~{format_seconds(job_left)} left")
 
     def _read(self) -> None:

@@ -59,7 +59,8 @@ def test_pipeline_executes_every_notebook_and_builds_the_pdf(smoke_project):
     assert any("Main job (smoke) finished in" in line for line in lines)
     # One line per epoch of every run streamed from the kernels, with the time left.
     epochs = [line for line in lines if ": epoch 1/" in line and "left" in line]
-    assert any("vgg19_bn seed 1" in line for line in epochs) and any("resnet19 seed 0" in line for line in epochs)
+    assert any("digits-vgg19_bn-seed1" in line for line in epochs)
+    assert any("digits-resnet19-seed0" in line for line in epochs)
     # The clean notebooks were not touched.
     for notebook in (root / "notebooks").glob("*.ipynb"):
         assert '"outputs": []' in notebook.read_text() or '"execution_count": null' in notebook.read_text()

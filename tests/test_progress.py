@@ -32,15 +32,17 @@ def test_follower_prints_epochs_with_time_left_for_the_run_and_the_job(tmp_path)
     path = tmp_path / "progress.jsonl"
     path.write_text("")
     lines = []
-    planned = {("vgg19_bn", 0): 4, ("vgg19_bn", 1): 4, ("resnet19", 0): 4}
+    planned = {"digits-vgg19_bn-seed0": ("vgg19_bn", 4), "digits-vgg19_bn-seed1": ("vgg19_bn", 4),
+               "digits-resnet19-seed0": ("resnet19", 4)}
     with ProgressFollower(path, planned, log=lambda text, flush=False: lines.append(text), poll=0.01):
         with open(path, "a") as file:
             for epoch in (1, 2):
-                file.write(json.dumps({"run": "r", "model": "vgg19_bn", "seed": 0, "epoch": epoch, "epochs": 4,
-                                       "seconds": 10.0, "accuracy": 0.9, "val_accuracy": 0.95}) + "\n")
+                file.write(json.dumps({"run": "digits-vgg19_bn-seed0", "model": "vgg19_bn", "seed": 0,
+                                       "epoch": epoch, "epochs": 4, "seconds": 10.0, "accuracy": 0.9,
+                                       "val_accuracy": 0.95}) + "\n")
             file.write('{"partial": ')  # a line being written is left for later
     assert len(lines) == 2
-    assert "vgg19_bn seed 0: epoch 2/4" in lines[1] and "val 95.0%" in lines[1]
+    assert "digits-vgg19_bn-seed0: epoch 2/4" in lines[1] and "val 95.0%" in lines[1]
     # 2 epochs of this run + 4 of seed 1 at 10 s, + 4 of resnet19 at the only rate seen (10 s)
     assert "run ~20 s left" in lines[1] and "job ~1 min 40 s left" in lines[1]
 
