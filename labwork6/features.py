@@ -24,6 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from labwork6.metrics import as_labels
+
 _VGG_BLOCK = re.compile(r"^block(\d+)_pool$")
 _RESNET_BLOCK = re.compile(r"^conv(\d+)_block(\d+)_out$")
 
@@ -272,13 +274,7 @@ def grad_cam(model: keras.Model, images, layer_name: str | None = None, class_in
                     else (tf.argmax(logits, axis=-1).numpy())
                 )
             else:
-                chosen = class_indices[start : start + len(batch)]
-                bad = chosen[(chosen < 0) | (chosen >= num_classes)]
-                if bad.size:
-                    raise ValueError(
-                        f"`class_indices` must be in [0, {num_classes}) for this model. "
-                        f"Received: class_indices containing {sorted(set(bad.tolist()))}"
-                    )
+                chosen = as_labels(class_indices[start : start + len(batch)], "class_indices", num_classes)
             if units == 1:
                 sign = tf.constant(np.where(chosen == 1, 1.0, -1.0), dtype=tf.float32)
                 scores = sign * logits[:, 0]

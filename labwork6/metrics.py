@@ -37,8 +37,9 @@ def _check_class_names(class_names) -> list[str]:
     return names
 
 
-def _as_labels(values, argument: str, num_classes: int) -> np.ndarray:
-    """Integer label array of shape (N,), checked against ``range(num_classes)``."""
+def as_labels(values, argument: str, num_classes: int) -> np.ndarray:
+    """Integer label array of shape (N,), checked against ``range(num_classes)``; ``argument``
+    names the values in the error message."""
     labels = np.asarray(values)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
@@ -57,7 +58,7 @@ def _as_labels(values, argument: str, num_classes: int) -> np.ndarray:
     outside = labels[(labels < 0) | (labels >= num_classes)]
     if outside.size:
         raise ValueError(
-            f"`{argument}` must hold labels in [0, {num_classes}) for {num_classes} class names. "
+            f"`{argument}` must hold labels in [0, {num_classes}) for {num_classes} classes. "
             f"Received: {argument} with labels {sorted(set(outside.tolist()))} out of range"
         )
     return labels
@@ -72,8 +73,8 @@ def _check_pair(y_true, y_pred, class_names) -> tuple[np.ndarray, np.ndarray, li
         and (y_pred.shape[1] > 1 or np.any((y_pred > 0) & (y_pred < 1)))
     ):
         y_pred = labels_from_probabilities(y_pred, num_classes=len(names))
-    true = _as_labels(y_true, "y_true", len(names))
-    pred = _as_labels(y_pred, "y_pred", len(names))
+    true = as_labels(y_true, "y_true", len(names))
+    pred = as_labels(y_pred, "y_pred", len(names))
     if len(true) != len(pred):
         raise ValueError(
             "`y_true` and `y_pred` must have the same length. "

@@ -134,6 +134,11 @@ def gradcam_reading(run: dict) -> dict:
 
 
 @dataclass
+def _of_runs(function) -> cached_property:
+    """A cached attribute of :class:`ReportData`: ``function(runs, baseline)``."""
+    return cached_property(lambda data: function(data.runs, data.baseline))
+
+
 class ReportData:
     """The runs of one report and what is computed from them once (models, tables, tests)."""
 
@@ -171,18 +176,14 @@ class ReportData:
         """:func:`labwork6.comparison.runs_table` of every run, the SVC's included."""
         return runs_table([*self.runs, *self.baseline])
 
-    @cached_property
-    def comparison(self) -> pd.DataFrame:
-        return comparison_table(self.runs, self.baseline)
+    comparison = _of_runs(comparison_table)
 
     @cached_property
     def comparison_shown(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The comparison for reading: (costs, test metrics), see :func:`format_comparison`."""
         return format_comparison(self.comparison, self.per_run)
 
-    @cached_property
-    def paired(self) -> pd.DataFrame:
-        return paired_comparisons(self.runs, self.baseline)
+    paired = _of_runs(paired_comparisons)
 
     @cached_property
     def verdicts(self) -> dict[tuple[str, str], dict]:
@@ -191,17 +192,9 @@ class ReportData:
             return {}
         return {pair: pair_verdict(rows) for pair, rows in self.paired.groupby(["model_a", "model_b"], sort=False)}
 
-    @cached_property
-    def robustness(self) -> dict[str, pd.DataFrame]:
-        return robustness_frames(self.runs, self.baseline)
-
-    @cached_property
-    def robust_pairs(self) -> pd.DataFrame:
-        return paired_robustness(self.runs, self.baseline)
-
-    @cached_property
-    def corruption_means(self) -> pd.DataFrame:
-        return mean_corruption_table(self.runs, self.baseline)
+    robustness = _of_runs(robustness_frames)
+    robust_pairs = _of_runs(paired_robustness)
+    corruption_means = _of_runs(mean_corruption_table)
 
     @cached_property
     def error_seed(self) -> int | None:

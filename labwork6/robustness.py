@@ -245,7 +245,8 @@ def robustness_table(
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-def _check_table(table) -> pd.DataFrame:
+def check_table(table) -> pd.DataFrame:
+    """``table`` if it is a :func:`robustness_table` (all its columns), else ``ValueError``."""
     missing = [c for c in TABLE_COLUMNS if c not in getattr(table, "columns", ())]
     if not isinstance(table, pd.DataFrame) or missing:
         raise ValueError(
@@ -257,7 +258,7 @@ def _check_table(table) -> pd.DataFrame:
 
 def mean_corruption_accuracy(table: pd.DataFrame) -> float:
     """The mean accuracy over every corruption at every severity >= 1 (clean row excluded)."""
-    corrupted = _check_table(table)[lambda frame: frame["severity"] >= 1]
+    corrupted = check_table(table)[lambda frame: frame["severity"] >= 1]
     if corrupted.empty:
         raise ValueError(f"`table` has no corrupted rows (severity >= 1). Received: {len(table)} rows, all clean")
     return float(corrupted["accuracy"].mean())
@@ -265,7 +266,7 @@ def mean_corruption_accuracy(table: pd.DataFrame) -> float:
 
 def write_robustness(run_dir, table: pd.DataFrame) -> Path:
     """Write ``table`` to ``<run_dir>/robustness.csv`` (folders created); return the path."""
-    table = _check_table(table)
+    table = check_table(table)
     path = Path(run_dir) / ROBUSTNESS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     table.loc[:, list(TABLE_COLUMNS)].to_csv(path, index=False)
@@ -303,4 +304,4 @@ def read_robustness(run_dir) -> pd.DataFrame:
             f"No {ROBUSTNESS_FILE} in {Path(run_dir)}: run robustness_table() on the run's model and "
             f"write_robustness() first. Received: run_dir={str(run_dir)!r}"
         )
-    return _check_table(pd.read_csv(path))
+    return check_table(pd.read_csv(path))

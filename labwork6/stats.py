@@ -105,16 +105,14 @@ def bootstrap_interval(
     level, n_resamples = _check_level(level), _check_resamples(n_resamples)
     if not callable(metric):
         raise ValueError(f"`metric` must be a function of (y_true, y_pred). Received: metric={metric!r}")
-    result = bootstrap(
-        (y_true, y_pred),
-        lambda true, pred: float(metric(true, pred)),
-        paired=True,
-        vectorized=False,
-        n_resamples=n_resamples,
-        confidence_level=level,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
+    return _percentile_bootstrap((y_true, y_pred), lambda true, pred: float(metric(true, pred)), level, n_resamples,
+                                 seed, paired=True, vectorized=False)
+
+
+def _percentile_bootstrap(samples, statistic, level: float, n_resamples: int, seed: int, **options):
+    """``(low, high)`` of scipy's percentile bootstrap, seeded."""
+    result = bootstrap(samples, statistic, n_resamples=n_resamples, confidence_level=level, method="percentile",
+                       rng=np.random.default_rng(seed), **options)
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
@@ -161,21 +159,9 @@ def paired_difference_interval(
     # Per image: +1 when only a is right, -1 when only b is, 0 otherwise; its mean over
     # a resample is that resample's accuracy difference.
     per_image = (pred_a == y_true).astype(np.int64) - (pred_b == y_true).astype(np.int64)
-    result = bootstrap(
-        (per_image,),
-        np.mean,
-        n_resamples=n_resamples,
-        confidence_level=level,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    return {
-        "difference": float(per_image.sum() / len(per_image)),
-        "low": float(result.confidence_interval.low),
-        "high": float(result.confidence_interval.high),
-        "level": level,
-        "n_resamples": n_resamples,
-    }
+    low, high = _percentile_bootstrap((per_image,), np.mean, level, n_resamples, seed)
+    return {"difference": float(per_image.sum() / len(per_image)), "low": low, "high": high, "level": level,
+            "n_resamples": n_resamples}
 
 
 def compare(y_true, pred_a, pred_b, name_a: str, name_b: str, alpha: float = 0.05) -> dict:

@@ -8,7 +8,9 @@ from labwork6.models import MODEL_NAMES, count_parameters, get_model, layer_tabl
 from labwork6.models.summary import check_formulas
 from labwork6.preprocessing import build_preprocessing
 
-# (name, input_shape, classes) -> (trainable, total); REFERENCE.md, to the unit.
+# (name, input_shape, classes) -> (trainable, total), to the unit. Sources (README, References):
+# keras.applications.VGG19(weights=None); torchvision resnet18/34/50 trainable counts; ResNet-19
+# (Zheng et al. 2021: ResNet(BasicBlock, [3, 3, 2])) "12.63M".
 EXACT_COUNTS = [
     ("vgg19", (224, 224, 3), 1000, 143_667_240, 143_667_240),
     ("resnet18", (224, 224, 3), 1000, 11_689_512, None),

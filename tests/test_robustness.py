@@ -210,5 +210,5 @@ def test_plot_robustness_draws_one_panel_per_corruption_and_readable_text(images
     assert sizes and min(sizes) >= 8
     with pytest.raises(ValueError, match="Received: \\{\\}"):
         plots.plot_robustness({})
-    with pytest.raises(ValueError, match="'oracle': DataFrame, missing \\['accuracy_low'"):
+    with pytest.raises(ValueError, match="'oracle'.*Received: DataFrame, missing \\['accuracy_low'"):
         plots.plot_robustness({"oracle": frames["oracle"].drop(columns=["accuracy_low"])})

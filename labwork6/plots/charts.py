@@ -157,19 +157,17 @@ def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Fig
 
     Sized for a full A4 text width (6.4 in) with fonts of at least 8 pt there.
     """
-    from labwork6.robustness import TABLE_COLUMNS, mean_corruption_accuracy
+    from labwork6.robustness import check_table, mean_corruption_accuracy
 
     if not isinstance(frames, Mapping) or not frames:
         raise ValueError(
             f"`frames` must be a non-empty dict {{model name: robustness table}}. Received: {frames!r:.200}"
         )
     for name, frame in frames.items():
-        missing = [c for c in TABLE_COLUMNS if c not in getattr(frame, "columns", ())]
-        if not isinstance(frame, pd.DataFrame) or missing:
-            raise ValueError(
-                f"Each table must come from robustness_table() (columns {list(TABLE_COLUMNS)}). "
-                f"Received: {name!r}: {type(frame).__name__}, missing {missing}"
-            )
+        try:
+            check_table(frame)
+        except ValueError as error:
+            raise ValueError(f"The table of {name!r}: {error}") from None
     corruptions = list(
         dict.fromkeys(c for frame in frames.values() for c in frame["corruption"] if c != "none")
     )
