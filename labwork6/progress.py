@@ -53,14 +53,16 @@ class ProgressFollower:
 
     ``planned`` maps each run the job will train (its folder name, e.g.
     ``digits-vgg19_bn-seed0``) to ``(model, epochs)``; the job's time left is the epochs not yet
-    run times the latest seconds per epoch of that model (of the current run for models not
-    seen yet). Runs not planned (e.g. notebook 02's faces run) are added when they appear.
+    run times each run's seconds per epoch: its own latest (the first epoch, which also builds
+    the graph, does not count), else the mean of the runs of the same model, else of any run
+    seen. Runs not planned (e.g. notebook 02's faces run) are added when they appear.
     """
 
     def __init__(self, path, planned: dict[str, tuple[str, int]], log=print, prefix: str = "", poll: float = 0.5):
         self.path, self.planned, self.log, self.prefix, self.poll = Path(path), dict(planned), log, prefix, poll
+        self.profile_runs = set(planned)  # whose rates stand for runs not seen yet
         self.done: dict[str, int] = {}
-        self.seconds_per_epoch: dict[str, float] = {}
+        self.rates: dict[str, float] = {}  # seconds per epoch, per run
         self._stop = threading.Event()
         self._offset = self.path.stat().st_size if self.path.exists() else 0
         self._thread = threading.Thread(target=self._follow, daemon=True)
@@ -74,14 +76,25 @@ class ProgressFollower:
         self._thread.join()
         self._read()  # lines written just before the end
 
+    def _rate(self, run: str, model: str, fallback: float) -> float:
+        """Seconds per epoch of ``run``: its own, else the mean of the planned runs of the same
+        model seen so far, else of any planned run seen, else ``fallback``."""
+        if run in self.rates:
+            return self.rates[run]
+        planned = {name: rate for name, rate in self.rates.items() if name in self.profile_runs}
+        same = [rate for name, rate in planned.items() if self.planned[name][0] == model]
+        seen = same or list(planned.values())
+        return sum(seen) / len(seen) if seen else fallback
+
     def line(self, record: dict) -> str:
         """The terminal line for one epoch record (also updates the estimates)."""
         run, model, seconds = record["run"], record["model"], float(record["seconds"])
         self.done[run] = int(record["epoch"])
-        self.seconds_per_epoch[model] = seconds
         self.planned.setdefault(run, (model, int(record["epochs"])))
-        run_left = (int(record["epochs"]) - int(record["epoch"])) * seconds
-        job_left = sum(max(0, epochs - self.done.get(name, 0)) * self.seconds_per_epoch.get(kind, seconds)
+        if int(record["epoch"]) > 1:  # the first epoch also builds the graph
+            self.rates[run] = seconds
+        run_left = (int(record["epochs"]) - int(record["epoch"])) * self._rate(run, model, seconds)
+        job_left = sum(max(0, epochs - self.done.get(name, 0)) * self._rate(name, kind, seconds)
                        for name, (kind, epochs) in self.planned.items())
 
         def percent(value):
