@@ -133,12 +133,12 @@ def gradcam_reading(run: dict) -> dict:
 # --------------------------------------------------------------------------- what the report reads
 
 
-@dataclass
 def _of_runs(function) -> cached_property:
     """A cached attribute of :class:`ReportData`: ``function(runs, baseline)``."""
     return cached_property(lambda data: function(data.runs, data.baseline))
 
 
+@dataclass
 class ReportData:
     """The runs of one report and what is computed from them once (models, tables, tests)."""
 
