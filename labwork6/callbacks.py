@@ -1,9 +1,12 @@
-"""Keras callbacks of a training run: model selection, epoch log, NaN guard, seeded epochs."""
+"""Keras callbacks of a training run: model selection and the best model's file, epoch log, NaN
+guard, seeded epochs."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -69,3 +72,43 @@ class EpochSeeds(keras.callbacks.Callback):
                 state = np.array(keras.ops.convert_to_numpy(variable))
                 state[1] = epoch * DRAWS_PER_EPOCH
                 variable.assign(state)
+
+
+class BestModel(keras.callbacks.Callback):
+    """Save the model of the best epoch so far (highest ``monitor``) to ``path``, ready to
+    predict: preprocessing and network with their weights, no optimizer state, not compiled.
+
+    ``keras.callbacks.ModelCheckpoint`` saves the compiled model each time the score improves,
+    and Keras 3 writes the optimizer's state into a ``.keras`` file (AdamW's two moments: three
+    times the weights; 0.47 GB for VGG19-BN). Here an uncompiled copy of the model receives the
+    weights and is saved: a third of the size, and a file that loads without warnings. How the
+    run was compiled is in its ``config.json`` (``labwork6.train.compile_model`` rebuilds it);
+    resuming uses ``backup/``, which keeps the optimizer. The file is written under a temporary
+    name and then renamed, so an interrupted save never leaves a broken ``path``; ``path`` is
+    used as given (no ``{epoch}`` formatting).
+    """
+
+    def __init__(self, path, monitor: str = "val_selection", initial_value_threshold: float | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.monitor = monitor
+        self.best = -math.inf if initial_value_threshold is None else float(initial_value_threshold)
+        self._copy = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = (logs or {}).get(self.monitor)
+        if score is None or not math.isfinite(score) or score <= self.best:
+            return
+        self.best = float(score)
+        if self._copy is None:
+            # Not clone_model: it compiles the copy (and builds the optimizer) as the original.
+            config = keras.saving.serialize_keras_object(self.model)
+            config.pop("compile_config", None)
+            self._copy = keras.saving.deserialize_keras_object(config)
+        self._copy.set_weights(self.model.get_weights())
+        partial = self.path.with_name(f".{self.path.stem}.partial.keras")
+        self._copy.save(partial)
+        os.replace(partial, self.path)
+
+    def on_train_end(self, logs=None):
+        self._copy = None

@@ -25,7 +25,7 @@ import pandas as pd
 import tensorflow as tf
 
 from labwork6 import __version__
-from labwork6.callbacks import EpochLog, EpochSeeds, NaNGuard, SelectionScore
+from labwork6.callbacks import BestModel, EpochLog, EpochSeeds, NaNGuard, SelectionScore
 from labwork6.data import load_dataset
 from labwork6.distribute import build_for_multiworker, cluster_task, distribution_strategy
 from labwork6.metrics import labels_from_probabilities
@@ -166,8 +166,7 @@ def _callbacks(run_dir: Path, num_val: int, patience: int | None, first_epoch: i
             best_so_far = float(done["val_selection"].max())
     found = [
         EpochSeeds(), EpochLog(), SelectionScore(num_val), NaNGuard(),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "model.keras"), monitor="val_selection", mode="max",
-                                        save_best_only=True, initial_value_threshold=best_so_far),
+        BestModel(run_dir / "model.keras", monitor="val_selection", initial_value_threshold=best_so_far),
         keras.callbacks.CSVLogger(str(history_path), append=first_epoch > 0),
     ]
     if patience:
