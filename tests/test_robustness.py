@@ -134,9 +134,14 @@ def test_robustness_table_counts_with_a_nearest_mean_classifier(images):
     assert robustness.mean_corruption_accuracy(table) == pytest.approx(corrupted.mean())
 
 
+def oracle_of(labels):
+    """predict(images) -> the true labels: the rows arrive concatenated, each in test order."""
+    return lambda batch: np.tile(labels, len(batch) // len(labels))
+
+
 def test_robustness_table_of_a_perfect_and_a_constant_predictor(images):
     labels = np.arange(len(images)) % 3
-    oracle = robustness.robustness_table(lambda batch: labels, images, labels, seed=2)
+    oracle = robustness.robustness_table(oracle_of(labels), images, labels, seed=2)
     assert len(oracle) == 1 + len(robustness.CORRUPTIONS) * len(robustness.SEVERITIES)
     assert (oracle["correct"] == len(images)).all() and robustness.mean_corruption_accuracy(oracle) == 1.0
     constant = robustness.robustness_table(lambda batch: np.zeros(len(batch), int), images, labels)
@@ -152,13 +157,30 @@ def test_robustness_table_rejects_bad_input(images):
         robustness.robustness_table(predict, images, labels, corruptions=("blur", "fog"))
     with pytest.raises(ValueError, match="severity=0"):
         robustness.robustness_table(predict, images, labels, severities=(0, 1))
-    with pytest.raises(ValueError, match="shape \\(12, 2\\)"):
-        robustness.robustness_table(lambda batch: np.zeros((len(batch), 2)), images, labels)
+    with pytest.raises(ValueError, match="shape \\(432, 2\\) \\(for probabilities, take the argmax"):
+        robustness.robustness_table(lambda batch: np.zeros((len(batch), 2)), images, labels)  # 36 rows x 12
+
+
+@pytest.mark.parametrize("chunk, calls", [(2**15, 1), (24, 3), (30, 3), (5, 5)])
+def test_robustness_rows_are_predicted_in_chunks_with_the_same_result(images, monkeypatch, chunk, calls):
+    labels = (images[..., 0].mean(axis=1).argmax(axis=1) >= 8).astype(np.int64)
+    predict, sizes = nearest_mean_classifier(images, labels), []
+    cases = dict(corruptions=("blur", "occlusion"), severities=(1, 5))
+    expected = robustness.robustness_table(predict, images, labels, **cases)
+    monkeypatch.setattr(robustness, "PREDICT_CHUNK", chunk)  # 12 images: 2 rows per call at 24 and 30, 1 below 12
+
+    def counting(batch):
+        sizes.append(len(batch))
+        return predict(batch)
+
+    table = robustness.robustness_table(counting, images, labels, **cases)
+    pd.testing.assert_frame_equal(table, expected)
+    assert len(sizes) == calls and sum(sizes) == 5 * len(images)
 
 
 def test_write_and_read_robustness(tmp_path, images):
     labels = np.arange(len(images)) % 2
-    table = robustness.robustness_table(lambda batch: labels, images, labels, corruptions=("contrast",))
+    table = robustness.robustness_table(oracle_of(labels), images, labels, corruptions=("contrast",))
     path = robustness.write_robustness(tmp_path / "run", table)
     assert path == tmp_path / "run" / robustness.ROBUSTNESS_FILE
     pd.testing.assert_frame_equal(robustness.read_robustness(tmp_path / "run"), table)
@@ -191,7 +213,7 @@ def test_plot_robustness_draws_one_panel_per_corruption_and_readable_text(images
     labels = np.arange(len(images)) % 2
     corruptions = ("blur", "rotation", "occlusion")
     frames = {
-        "oracle": robustness.robustness_table(lambda batch: labels, images, labels, corruptions=corruptions),
+        "oracle": robustness.robustness_table(oracle_of(labels), images, labels, corruptions=corruptions),
         "constant": robustness.robustness_table(
             lambda batch: np.zeros(len(batch), int), images, labels, corruptions=corruptions
         ),
