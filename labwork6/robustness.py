@@ -293,25 +293,33 @@ def write_robustness(run_dir, table: pd.DataFrame) -> Path:
     return path
 
 
-def evaluate_robustness(run_dir, predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
-                        labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    """Score ``predict`` on the clean and corrupted ``images`` (:func:`robustness_table`) and write
-    ``robustness.csv`` and ``robustness_predictions.csv`` (columns ``corruption``, ``severity``,
-    ``index``, ``prediction``: every image's label under every row, for paired tests) to
-    ``run_dir``; return the table."""
+def robustness_predictions(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray,
+                           seed: int = 0, **cases) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`robustness_table` of ``predict`` (``cases``: its ``corruptions`` and ``severities``)
+    and every image's label under every row of it: a long frame with columns ``corruption``,
+    ``severity``, ``index`` (of the test image) and ``prediction``, for paired tests."""
     predicted = []
 
     def recording(batch):
         predicted.append(np.asarray(predict(batch)))
         return predicted[-1]
 
-    table = robustness_table(recording, images, labels, seed=seed)
-    write_robustness(run_dir, table)
+    table = robustness_table(recording, images, labels, seed=seed, **cases)
     # robustness_table predicts its rows in order (the clean images, then each (corruption,
     # severity)), several rows per call: the calls' labels, joined, are the rows' one after another.
     long = table.loc[table.index.repeat(len(labels)), ["corruption", "severity"]].reset_index(drop=True)
     long["index"] = np.tile(np.arange(len(labels)), len(table))
     long["prediction"] = np.concatenate(predicted)
+    return table, long
+
+
+def evaluate_robustness(run_dir, predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
+                        labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """Score ``predict`` on the clean and corrupted ``images`` (:func:`robustness_predictions`) and
+    write ``robustness.csv`` and ``robustness_predictions.csv`` (every image's label under every
+    row) to ``run_dir``; return the table."""
+    table, long = robustness_predictions(predict, images, labels, seed=seed)
+    write_robustness(run_dir, table)
     long.to_csv(Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
     return table
 

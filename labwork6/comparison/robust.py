@@ -29,7 +29,13 @@ from labwork6.comparison.loading import (
 from labwork6.comparison.paired import compared_pairs, same_images
 from labwork6.latex import MISSING_CELL
 from labwork6.metrics import format_interval, labels_from_probabilities, percent_decimals
-from labwork6.robustness import ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS, mean_corruption_accuracy, read_robustness
+from labwork6.robustness import (
+    ROBUSTNESS_FILE,
+    ROBUSTNESS_PREDICTIONS,
+    mean_corruption_accuracy,
+    read_robustness,
+    robustness_predictions,
+)
 from labwork6.stats import accuracy_interval
 
 
@@ -87,7 +93,6 @@ def _corrupted_predictions(run_dir: str, stamps: tuple[int, ...]) -> pd.DataFram
     if not model_stamp:
         return None
     from labwork6.evaluate import load_test_split, load_trained
-    from labwork6.robustness import corrupt
 
     try:
         model, config = load_trained(run_dir)
@@ -95,20 +100,18 @@ def _corrupted_predictions(run_dir: str, stamps: tuple[int, ...]) -> pd.DataFram
     except (ValueError, FileNotFoundError) as error:  # an older run format, or a changed split
         print(f"[labwork6] warning: {run_dir} left out of the paired robustness tests: {error}")
         return None
-    parts = []
-    for corruption, severity, correct in read_robustness(run_dir)[["corruption", "severity", "correct"]].itertuples(
-            index=False):
-        images = data.test.images if severity == 0 else corrupt(data.test.images, corruption, int(severity),
-                                                                seed=int(config["seed"]))
-        # batches of 256, as the training scored them, so that the labels come out the same
-        predicted = labels_from_probabilities(model.predict(images, batch_size=256, verbose=0))
-        if int(np.sum(predicted == data.test.labels)) != int(correct):
-            print(f"[labwork6] warning: {run_dir / 'model.keras'} does not reproduce its robustness.csv "
-                  f"({corruption}, severity {severity}); its robustness is left out of the paired tests.")
-            return None
-        parts.append(pd.DataFrame({"corruption": corruption, "severity": int(severity),
-                                   "index": np.arange(len(predicted)), "prediction": predicted}))
-    return pd.concat(parts, ignore_index=True)
+    stored = read_robustness(run_dir)
+    corrupted = stored[stored["severity"] >= 1]
+    # As training scored them (the same calls, batches of 256), so that the labels come out the same.
+    table, long = robustness_predictions(
+        lambda images: labels_from_probabilities(model.predict(images, batch_size=256, verbose=0)),
+        data.test.images, data.test.labels, seed=int(config["seed"]),
+        corruptions=list(corrupted["corruption"].unique()), severities=[int(s) for s in corrupted["severity"].unique()])
+    if not table[["corruption", "severity", "correct"]].equals(stored[["corruption", "severity", "correct"]]):
+        print(f"[labwork6] warning: {run_dir / 'model.keras'} does not reproduce its robustness.csv; "
+              "its robustness is left out of the paired tests.")
+        return None
+    return long
 
 
 def _mean_corrupted_correct(run: dict) -> np.ndarray | None:
