@@ -21,7 +21,7 @@ import pandas as pd
 
 from labwork6.plots import save_figure
 from labwork6.profiles import get_profile
-from labwork6.runs import load_run
+from labwork6.runs import load_json, load_run
 
 #: The target of issue 12: 99% accuracy (on digits, 268 of 270 images).
 TARGET_PERCENT = 99
@@ -125,38 +125,52 @@ def plot_time_to_accuracy(epochs: pd.DataFrame, target_percent: float = TARGET_P
     return figure
 
 
-def train_runs(models, seeds, profile: str, run_root: Path, echo) -> tuple[pd.DataFrame, dict]:
-    """Train every model on every seed with ``labwork6.train.train`` (``overwrite=True``) into
-    ``run_root``; return the per-epoch rows and each run's wall-clock seconds of the whole call."""
-    from labwork6.train import train
+def train_runs(models, seeds, profile: str, run_root: Path, echo, *, reuse: bool = False
+               ) -> tuple[pd.DataFrame, dict, dict]:
+    """Train every model on every seed with ``labwork6.train.train`` into ``run_root``
+    (``<run_root>/<profile>/<dataset>-<model>-seed<seed>``, the main job's layout); return the
+    per-epoch rows, each trained run's wall-clock seconds of the whole call, and each model's
+    config. ``reuse``: a completed run already there (e.g. the main job's) is read, not trained
+    again, and has no whole-call time."""
+    from labwork6.runs import run_dir_for
+    from labwork6.train import resolve_config, train
 
-    frames, wall = [], {}
+    frames, wall, configs = [], {}, {}
     for model in models:
         for seed in seeds:
-            echo(f"time_to_accuracy: training {model}, seed {seed}, profile {profile} ...")
+            config = resolve_config(model, profile=profile, seed=seed)
+            run_dir = run_dir_for(model, config["dataset"], seed, config["profile"], run_root)
+            if reuse and (load_json(run_dir / "config.json") or {}).get("status") == "completed":
+                echo(f"time_to_accuracy: reading the completed run {run_dir} (not trained again)")
+            else:
+                echo(f"time_to_accuracy: training {model}, seed {seed}, profile {profile} ...")
 
-            def report(epoch, logs, model=model, seed=seed):
-                echo(f"  {model} seed {seed} epoch {epoch + 1}: val_accuracy {logs.get('val_accuracy', 0):.4f}, "
-                     f"{logs.get('epoch_seconds', 0):.1f} s")
+                def report(epoch, logs, model=model, seed=seed):
+                    echo(f"  {model} seed {seed} epoch {epoch + 1}: val_accuracy {logs.get('val_accuracy', 0):.4f}, "
+                         f"{logs.get('epoch_seconds', 0):.1f} s")
 
-            start = time.perf_counter()
-            run_dir = train(model, profile=profile, seed=seed, run_dir=run_root / f"{model}-seed{seed}",
-                            overwrite=True, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=report)])
-            wall[(model, seed)] = time.perf_counter() - start
+                start = time.perf_counter()
+                train(model, profile=profile, seed=seed, run_dir=run_dir, overwrite=not reuse, verbose=0,
+                      callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=report)])
+                wall[(model, seed)] = time.perf_counter() - start
+                keras.backend.clear_session()
             frames.append(epoch_frame(run_dir, model, seed))
-            keras.backend.clear_session()
-    return pd.concat(frames, ignore_index=True), wall
+            configs.setdefault(model, load_run(run_dir)["config"])
+    return pd.concat(frames, ignore_index=True), wall, configs
 
 
 def section_time_to_accuracy(ctx) -> None:
-    """Train, then record the rows, ``summary["time_to_accuracy"]``, ``time_to_accuracy.csv``
-    (every epoch of every run) and ``time_to_accuracy.png``/``.pdf`` in ``ctx.out``."""
+    """Train (or, with ``runs`` in the plan, read the completed runs there), then record the rows,
+    ``summary["time_to_accuracy"]``, ``time_to_accuracy.csv`` (every epoch of every run) and
+    ``time_to_accuracy.png``/``.pdf`` in ``ctx.out``."""
     plan = ctx.plan["time_to_accuracy"]
     settings = get_profile(plan["profile"])
     models, seeds = tuple(plan.get("models") or settings["models"]), tuple(plan["seeds"])
-    with tempfile.TemporaryDirectory(prefix="labwork6-time-to-accuracy-") as run_root:
-        epochs, wall = train_runs(models, seeds, settings["name"], Path(run_root), ctx.echo)
-        configs = {model: load_run(Path(run_root) / f"{model}-seed{seeds[0]}")["config"] for model in models}
+    if plan.get("runs"):
+        epochs, wall, configs = train_runs(models, seeds, settings["name"], Path(plan["runs"]), ctx.echo, reuse=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="labwork6-time-to-accuracy-") as run_root:
+            epochs, wall, configs = train_runs(models, seeds, settings["name"], Path(run_root), ctx.echo)
     summary = summarise(epochs)
     for model in models:
         _record(ctx, model, epochs[epochs["model"] == model], summary[model], configs[model], wall)
@@ -194,8 +208,11 @@ def _record(ctx, model: str, epochs: pd.DataFrame, summary: dict, config: dict, 
     results.add("time_to_accuracy", model, setting + ", training images/s", speeds, "images/s",
                 flops_per_image=6 * int(config["multiply_adds"]), peak_gflops=peak,
                 note="epochs x training images / training seconds (validation time counted, so a lower bound)")
-    results.add("time_to_accuracy", model, setting + ", whole train() call", [wall[(model, s)] for s in seeds], "s",
-                note="data, building, training, test split, robustness and timing files")
+    calls = [wall[(model, seed)] for seed in seeds if (model, seed) in wall]  # none for runs read, not trained
+    if calls:
+        results.add("time_to_accuracy", model, setting + ", whole train() call", calls, "s",
+                    note=f"data, building, training, test split, robustness and timing files ({len(calls)} of "
+                         f"{len(seeds)} runs trained here)")
     results.headline("time_to_accuracy", model, {**summary, "matmul_gflops": peak,
-                                                 "median_train_call_seconds": statistics.median(
-                                                     wall[(model, s)] for s in seeds)})
+                                                 "median_train_call_seconds": statistics.median(calls) if calls
+                                                 else None})

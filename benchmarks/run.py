@@ -13,6 +13,7 @@ time-to-accuracy table and figure. See benchmarks/README.md.
     python benchmarks/run.py                    # everything; time_to_accuracy trains 6 full runs
     python benchmarks/run.py --only vgg,pipeline --repetitions 3 --steps 5
     python benchmarks/run.py --only matmul,time_to_accuracy --seeds 0,1,2
+    python benchmarks/run.py --only matmul,time_to_accuracy --runs runs   # the main job's runs, read
     python benchmarks/run.py --quick            # seconds per section: checks the code, not the machine
 """
 
@@ -82,6 +83,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="train steps per repetition in the vgg, resnet50, resnet19 and pipeline sections")
     parser.add_argument("--seeds", default=None,
                         help="comma-separated seeds of the time_to_accuracy section (default 0,1,2; --quick: 0)")
+    parser.add_argument("--runs", default=None,
+                        help="time_to_accuracy: read the completed runs in this runs folder (e.g. runs, after "
+                             "make all) instead of training them again; train the missing ones there")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sections = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -123,6 +127,8 @@ def main(argv=None) -> int:
                 plan[section][name] = getattr(args, name)
     if args.seed_list:
         plan["time_to_accuracy"]["seeds"] = tuple(args.seed_list)
+    if args.runs:
+        plan["time_to_accuracy"]["runs"] = args.runs
     results = Results(echo)
     context = Context(plan, args.precision_list, results, echo, out=args.out)
     command = " ".join(["python", "benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)])

@@ -127,6 +127,7 @@ def test_unknown_section_and_precision_are_refused():
     args = run.parse_args(["--only", "vgg, pipeline", "--repetitions", "3", "--steps", "5"])
     assert args.sections == ["vgg", "pipeline"] and args.repetitions == 3 and args.seed_list is None
     assert run.parse_args(["--only", "time_to_accuracy", "--seeds", "0,1,2"]).seed_list == [0, 1, 2]
+    assert run.parse_args(["--only", "time_to_accuracy", "--runs", "runs"]).runs == "runs"
     for bad in ("one", "0,0", "-1", ","):
         with pytest.raises(SystemExit):
             run.parse_args(["--seeds", bad])
@@ -145,6 +146,22 @@ def _fake_epochs(tta):
                              "selected": epoch == 3, "test_accuracy": (96 + seed) / 100, "test_correct": 96 + seed,
                              "num_test": 100, "profile": "default", "precision": "float32"})
     return pd.DataFrame(rows, columns=tta.EPOCH_COLUMNS)
+
+
+def test_time_to_accuracy_reads_completed_runs_instead_of_training_them(tmp_path, capsys):
+    """--runs: the main job's completed runs are read (same folder layout), the missing ones trained."""
+    from labwork6.train import train
+
+    tta = load_module("labwork6_benchmarks_tta", ROOT / "benchmarks" / "_time_to_accuracy.py")
+    done = train("vgg19_bn", profile="smoke", seed=0, runs=tmp_path, verbose=0)
+    before = (done / "config.json").stat().st_mtime_ns
+    messages = []
+    epochs, wall, configs = tta.train_runs(["vgg19_bn"], [0, 1], "smoke", tmp_path, messages.append, reuse=True)
+    assert messages[0] == f"time_to_accuracy: reading the completed run {done} (not trained again)"
+    assert messages[1] == "time_to_accuracy: training vgg19_bn, seed 1, profile smoke ..."
+    assert (done / "config.json").stat().st_mtime_ns == before and list(wall) == [("vgg19_bn", 1)]
+    assert list(epochs["seed"]) == [0, 1] and configs["vgg19_bn"]["profile"] == "smoke"
+    assert (tmp_path / "smoke" / "digits-vgg19_bn-seed1" / "metrics.json").exists()
 
 
 def test_time_to_accuracy_summary_and_figure_without_training(tmp_path):
