@@ -24,6 +24,9 @@ def test_recipe_table_matches_the_recipes():
                         f"weight decay {recipe['weight_decay']:.0e}").replace("e-0", "e-")
         assert recipe["optimizer"] == "adamw"
     assert "warm-up over the first 5% of the steps" in _row("schedule")[0]
+    vgg_network = _row("network")[0]
+    assert "the paper's head fc4096-fc4096" in vgg_network and RECIPES["vgg"]["model_options"]["head"] == "paper"
+    assert f"`dropout_rate={RECIPES['vgg']['model_options']['dropout_rate']:g}`" in vgg_network
     assert all(recipe["warmup_fraction"] == 0.05 and recipe["label_smoothing"] == 0.1 for recipe in RECIPES.values())
 
 

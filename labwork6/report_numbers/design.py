@@ -187,6 +187,7 @@ def architecture_numbers(data: ReportData) -> dict:
         == "paper",
         "VggBnMomentum": vgg.get("bn_momentum"), "VggBnParameters": thousands(vgg.get("bn_parameters")),
         "VggHeadUnits": thousands(vgg.get("head_units")), "VggDropout": vgg.get("dropout_rate"),
+        "VggHeadDropout": bool(vgg.get("dropout_rate")),
         "VggFlattenLength": thousands(vgg.get("flatten_length")),
         "VggDenseShare": known(lambda share: fixed(100 * share, 0), vgg.get("dense_share")),
         "VggLastMap": vgg.get("last_map"), "ResLastMap": resnet.get("last_map"),
