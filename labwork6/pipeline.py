@@ -132,11 +132,12 @@ def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True
     planned = planned_runs(profile, runs)
     steps = len(selected) + (1 if report else 0)
     total_start = time.perf_counter()
+    follower = None
     for step, notebook in enumerate(selected, start=1):
         log(f"[{step}/{steps}] {notebook.name} ({profile}) ...", flush=True)
-        with ProgressFollower(progress, planned, log=log, prefix=f"[{step}/{steps}]   ") as follower:
+        with ProgressFollower(progress, planned, log=log, prefix=f"[{step}/{steps}]   ",
+                              previous=follower) as follower:
             seconds = execute_notebook(notebook, out_dir / notebook.name, env=env, parameters=parameters)
-        planned = follower.planned
         log(f"[{step}/{steps}] {notebook.name} done in {_duration(seconds)} -> {out_dir / notebook.name}",
             flush=True)
     if not report:

@@ -55,14 +55,22 @@ class ProgressFollower:
     ``digits-vgg19_bn-seed0``) to ``(model, epochs)``; the job's time left is the epochs not yet
     run times each run's seconds per epoch: its own latest (the first epoch, which also builds
     the graph, does not count), else the mean of the runs of the same model, else of any run
-    seen. Runs not planned (e.g. notebook 02's faces run) are added when they appear.
+    seen. Runs not planned (e.g. notebook 02's faces run) are added when they appear. The
+    follower of the next notebook takes the ``previous`` one's epochs and rates, so the runs
+    an earlier notebook finished are not counted again.
     """
 
-    def __init__(self, path, planned: dict[str, tuple[str, int]], log=print, prefix: str = "", poll: float = 0.5):
+    def __init__(self, path, planned: dict[str, tuple[str, int]], log=print, prefix: str = "", poll: float = 0.5,
+                 *, previous: ProgressFollower | None = None):
         self.path, self.planned, self.log, self.prefix, self.poll = Path(path), dict(planned), log, prefix, poll
         self.profile_runs = set(planned)  # whose rates stand for runs not seen yet
         self.done: dict[str, int] = {}
         self.rates: dict[str, float] = {}  # seconds per epoch, per run
+        if previous is not None:  # the job's earlier notebooks: the epochs they ran, and at what rate
+            self.planned.update(previous.planned)
+            self.profile_runs |= previous.profile_runs
+            self.done.update(previous.done)
+            self.rates.update(previous.rates)
         self._stop = threading.Event()
         self._offset = self.path.stat().st_size if self.path.exists() else 0
         self._thread = threading.Thread(target=self._follow, daemon=True)

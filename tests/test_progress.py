@@ -51,6 +51,28 @@ def test_follower_prints_epochs_with_time_left_for_the_run_and_the_job(tmp_path)
     assert "faces-vgg19_bn-seed0: epoch 2/2" in lines[2] and "job ~1 min 40 s left" in lines[2]
 
 
+def test_the_next_notebooks_follower_does_not_count_runs_already_finished(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    path.write_text("")
+    lines = []
+    log = lambda text, flush=False: lines.append(text)  # noqa: E731
+    planned = {"digits-vgg19_bn-seed0": ("vgg19_bn", 2), "digits-resnet19-seed0": ("resnet19", 2)}
+
+    def epoch(run, model, number, seconds):
+        with open(path, "a") as file:
+            file.write(json.dumps({"run": run, "model": model, "seed": 0, "epoch": number, "epochs": 2,
+                                   "seconds": seconds, "accuracy": 0.9, "val_accuracy": 0.9}) + "\n")
+
+    with ProgressFollower(path, planned, log=log, poll=0.01) as first:  # notebook 02
+        epoch("digits-vgg19_bn-seed0", "vgg19_bn", 1, 30.0)
+        epoch("digits-vgg19_bn-seed0", "vgg19_bn", 2, 10.0)
+    with ProgressFollower(path, planned, log=log, poll=0.01, previous=first):  # notebook 03
+        epoch("digits-resnet19-seed0", "resnet19", 1, 30.0)
+    # one resnet19 epoch left, at the rate seen so far (VGG's 10 s); without the previous follower
+    # the two finished VGG epochs would be counted again (30 s)
+    assert "job ~10 s left" in lines[-1]
+
+
 @pytest.mark.parametrize("seconds, text", [(5, "5 s"), (65, "1 min 05 s"), (-3, "0 s")])
 def test_format_seconds(seconds, text):
     assert format_seconds(seconds) == text
