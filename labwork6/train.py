@@ -10,6 +10,7 @@ and the random draws of epoch ``e`` depend only on the seed and ``e``.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import platform
@@ -296,12 +297,32 @@ def _one_based_history(path: Path) -> pd.DataFrame:
     return history
 
 
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+
+    Every run's new model traces its predict step once per batch shape it meets (the test
+    split's last partial batch, the robustness pass's, batch 1 for latency); TensorFlow counts
+    traces across the models of a process and warns after a few runs in one notebook."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0) -> dict:
     """Model selection is over: load the best epoch's model and use the test split, once.
 
     Writes the evaluation files, ``robustness.csv`` and ``robustness_predictions.csv`` (the test
     images under corruptions, seeded by ``seed`` so every model of a seed sees the same damage)
     and ``timing.json``; returns the metrics."""
+    retracing = _ExpectedRetracing()
+    tf.get_logger().addFilter(retracing)
+    try:
+        return _test_once(run_dir, data, history, seed)
+    finally:
+        tf.get_logger().removeFilter(retracing)
+
+
+def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int) -> dict:
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
     probabilities = best.predict(data.test.images, batch_size=256, verbose=0)

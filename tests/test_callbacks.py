@@ -1,4 +1,4 @@
-"""The run's callbacks on a tiny compiled model: the best model's file."""
+"""The run's callbacks on a tiny compiled model (the best model's file), and test_once's log filter."""
 
 import zipfile
 
@@ -49,3 +49,40 @@ def test_best_model_resumes_above_the_best_score_so_far(tmp_path):
     assert not (tmp_path / "model.keras").exists()
     saver.on_epoch_end(1, {"val_selection": 0.8})
     assert (tmp_path / "model.keras").exists() and saver.best == 0.8
+
+
+def test_expected_retracing_warnings_of_new_models_are_dropped():
+    """test_once's filter: new models predicting batches of several shapes make TensorFlow warn
+    about retracing; the filter drops that warning and nothing else."""
+    import logging
+
+    import tensorflow as tf
+
+    from labwork6.train import _ExpectedRetracing
+
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = tf.get_logger()
+    logger.addHandler(handler)
+
+    def predict_with_new_models():
+        for _ in range(4):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            for size in (5, 7, 1, 9):
+                model.predict(np.zeros((size, 3)), batch_size=4, verbose=0)
+
+    try:
+        predict_with_new_models()
+        assert any("triggered tf.function retracing" in message for message in messages)  # what it drops
+        messages.clear()
+        retracing = _ExpectedRetracing()
+        logger.addFilter(retracing)
+        try:
+            predict_with_new_models()
+            logger.warning("another warning")
+        finally:
+            logger.removeFilter(retracing)
+    finally:
+        logger.removeHandler(handler)
+    assert messages == ["another warning"]
