@@ -188,7 +188,8 @@ def corrupt(images: np.ndarray, corruption: str, severity: int, seed: int = 0) -
 
 #: Images per call of ``predict`` at most. The rows are predicted together, a chunk of rows per
 #: call, because every ``model.predict`` call pays a fixed start-up (about 0.4 s here, as much
-#: as predicting 270 digits): one call per row made scoring 36 rows take twice as long.
+#: as predicting 270 digits): with one call per row, scoring VGG19-BN's 36 rows took 34 s, in
+#: chunks 20 s (2-core CPU).
 PREDICT_CHUNK = 2**15
 
 
