@@ -16,6 +16,13 @@ from labwork6.recipes import RUN_FORMAT
 from labwork6.runs import load_run, write_evaluation
 from labwork6.train import run_dataset
 
+#: What a run folder of an older format lacks (labwork6.recipes.RUN_FORMAT says what changed when).
+_OLD_FORMATS = {
+    1: "its model.keras does not hold its preprocessing (it has normalization.json)",
+    2: "a resnet19 run has the 64-filter stem of the TET code, not Zheng et al.'s 128, and with --channels "
+       "its model.keras needs labwork6 to load",
+}
+
 
 def load_trained(run_dir):
     """The best model of a completed run folder and its config.
@@ -30,11 +37,12 @@ def load_trained(run_dir):
         raise FileNotFoundError(
             f"The run in {run_dir} is not completed (status: {config.get('status')!r}); train it first with "
             f"`python -m labwork6 train --model {config.get('model', 'NAME')}`.")
-    if (run_dir / "normalization.json").exists() or config.get("run_format", 1) < RUN_FORMAT:
+    found = 1 if (run_dir / "normalization.json").exists() else config.get("run_format", 1)
+    if found < RUN_FORMAT:
         raise ValueError(
-            f"The run in {run_dir} was trained by an older labwork6 whose model.keras does not hold its "
-            "preprocessing (it has normalization.json). Retrain it: `python -m labwork6 train --model "
-            f"{config.get('model', 'NAME')} --overwrite ...`. Received: run_format={config.get('run_format', 1)}")
+            f"The run in {run_dir} was trained by an older labwork6: {_OLD_FORMATS.get(found, _OLD_FORMATS[1])}. "
+            f"Retrain it: `python -m labwork6 train --model {config.get('model', 'NAME')} --overwrite ...`. "
+            f"Received: run_format={found} (this labwork6 writes {RUN_FORMAT})")
     try:
         model = keras.models.load_model(path)
     except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
