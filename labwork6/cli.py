@@ -73,8 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="evaluate on another dataset or folder of images with the same classes "
                                "(default: the run's own test split)")
 
-    predict = commands.add_parser("predict", help="print the class and probability of each image")
+    predict = commands.add_parser("predict", help="print the class and probability of each image",
+                                  description="Classify image files with a run's model: one line per image, "
+                                              "IMAGE<tab>CLASS<tab>PROBABILITY; a name with a tab, a newline or "
+                                              "another unprintable character is printed as a Python string "
+                                              "literal ('a\\tb.png').")
     predict.add_argument("--run-dir", required=True)
+    predict.add_argument("--output", metavar="CSV", help="write the predictions to this CSV file instead "
+                                                         "(columns image, class, probability)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
 
     export = commands.add_parser("export-data", help="write a dataset as OUT/{train,val,test}/CLASS/*.png + manifest")
@@ -159,10 +166,17 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    from labwork6.evaluate import predict_images
+    from labwork6.evaluate import predict_images, printable_name, write_predictions
 
-    for row in predict_images(args.run_dir, args.images):
-        print(f"{row['image']}\t{row['class']}\t{row['probability']:.4f}")
+    if args.output and Path(args.output).exists() and not args.overwrite:  # before the model is loaded
+        raise FileExistsError(f"{args.output!r} exists; pass --overwrite to replace it.")
+    rows = predict_images(args.run_dir, args.images)
+    if args.output:
+        written = write_predictions(rows, args.output, overwrite=args.overwrite)
+        print(f"Wrote {len(rows)} predictions to {printable_name(str(written))}")
+        return 0
+    for row in rows:
+        print(f"{printable_name(row['image'])}\t{printable_name(row['class'])}\t{row['probability']:.4f}")
     return 0
 
 

@@ -1,8 +1,10 @@
-"""Use a saved run: evaluate it on its test split or on other images, and predict single images."""
+"""Use a saved run: evaluate it on its test split or on other images, and predict image files."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import keras
@@ -15,6 +17,13 @@ from labwork6.preprocessing import to_channels
 from labwork6.recipes import RUN_FORMAT
 from labwork6.runs import load_run, write_evaluation
 from labwork6.train import run_dataset
+
+#: What a run folder of an older format lacks (labwork6.recipes.RUN_FORMAT says what changed when).
+_OLD_FORMATS = {
+    1: "its model.keras does not hold its preprocessing (it has normalization.json)",
+    2: "a resnet19 run has the 64-filter stem of the TET code, not Zheng et al.'s 128, and with --channels "
+       "its model.keras needs labwork6 to load",
+}
 
 
 def load_trained(run_dir):
@@ -30,11 +39,12 @@ def load_trained(run_dir):
         raise FileNotFoundError(
             f"The run in {run_dir} is not completed (status: {config.get('status')!r}); train it first with "
             f"`python -m labwork6 train --model {config.get('model', 'NAME')}`.")
-    if (run_dir / "normalization.json").exists() or config.get("run_format", 1) < RUN_FORMAT:
+    found = 1 if (run_dir / "normalization.json").exists() else config.get("run_format", 1)
+    if found < RUN_FORMAT:
         raise ValueError(
-            f"The run in {run_dir} was trained by an older labwork6 whose model.keras does not hold its "
-            "preprocessing (it has normalization.json). Retrain it: `python -m labwork6 train --model "
-            f"{config.get('model', 'NAME')} --overwrite ...`. Received: run_format={config.get('run_format', 1)}")
+            f"The run in {run_dir} was trained by an older labwork6: {_OLD_FORMATS.get(found, _OLD_FORMATS[1])}. "
+            f"Retrain it: `python -m labwork6 train --model {config.get('model', 'NAME')} --overwrite ...`. "
+            f"Received: run_format={found} (this labwork6 writes {RUN_FORMAT})")
     try:
         model = keras.models.load_model(path)
     except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
@@ -93,22 +103,75 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     return metrics, out_dir
 
 
-def predict_images(run_dir, paths) -> list[dict]:
-    """Class and probability of each image file, with the run's model (preprocessing included)."""
+def predict_images(run_dir, paths, *, batch_size: int = 64) -> list[dict]:
+    """Class and probability of each image file, with the run's model (preprocessing included).
+
+    Images of one size (after bringing them to the run's channel count) are classified together,
+    ``batch_size`` at a time; the model resizes each to its input itself. Returns one dict per
+    path, in order: ``image`` (the path as given), ``class`` (a name of the run's classes) and
+    ``probability`` (the model's probability of that class).
+    """
+    paths = [str(path) for path in paths]
+    images = [_read_for_prediction(path) for path in paths]  # every file checked before the model loads
     model, config = load_trained(run_dir)
     class_names = config["class_names"]
     channels = int(config["raw_input_shape"][-1])
+    images = [to_channels(image, channels) for image in images]
+    by_shape: dict[tuple, list[int]] = {}
+    for index, image in enumerate(images):
+        by_shape.setdefault(image.shape, []).append(index)
+    probabilities: list = [None] * len(images)
+    for indices in by_shape.values():
+        # One predict call per size (model.predict costs ~0.4 s per call however small the batch).
+        output = np.asarray(model.predict(np.stack([images[i] for i in indices]), batch_size=batch_size,
+                                          verbose=0), dtype="float64").reshape(len(indices), -1)
+        for index, row in zip(indices, output, strict=True):
+            probabilities[index] = row
     rows = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"No such image file: {path}")
-        try:
-            image = read_image(path)
-        except Exception as error:  # PIL raises several types for unreadable files
-            raise ValueError(f"Cannot read {path} as an image ({error}). Received: {path}") from None
-        probabilities = model.predict(to_channels(image, channels)[None], verbose=0)
-        label = int(labels_from_probabilities(probabilities)[0])
-        row = np.asarray(probabilities, dtype="float64").reshape(-1)
+    for path, row in zip(paths, probabilities, strict=True):
+        label = int(labels_from_probabilities(row[None])[0])
         probability = (row[0] if label == 1 else 1.0 - row[0]) if row.size == 1 else row[label]
-        rows.append({"image": str(path), "class": class_names[label], "probability": float(probability)})
+        rows.append({"image": path, "class": class_names[label], "probability": float(probability)})
     return rows
+
+
+def _read_for_prediction(path: str) -> np.ndarray:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"No such image file: {path!r}")
+    try:
+        return read_image(path)
+    except Exception as error:  # PIL raises several types for unreadable files
+        raise ValueError(f"Cannot read {path!r} as an image ({error}). Received: {path!r}") from None
+
+
+def printable_name(name: str) -> str:
+    """``name`` as printed in a tab-separated table: as it is when every character is printable,
+    else (a tab, a newline...) as a Python string literal, ``repr(name)``; also a name that
+    starts with a quote, so that a field is a literal exactly when it starts with one."""
+    return name if name.isprintable() and not name.startswith(("'", '"')) else repr(name)
+
+
+def write_predictions(rows: list[dict], path, *, overwrite: bool = False) -> Path:
+    """Write the rows of :func:`predict_images` to the CSV file ``path`` (columns image, class,
+    probability; names quoted as CSV quotes them), whole: a temporary file, then a rename, so a
+    kill leaves the old file or the new one. An existing file is replaced only with ``overwrite``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"--output must be a CSV file, not a folder. Received: {str(path)!r}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"The folder of --output does not exist: {str(path.parent)!r}")
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False,
+                                     newline="", encoding="utf8") as handle:
+        temporary = Path(handle.name)
+        try:
+            pd.DataFrame(rows, columns=["image", "class", "probability"]).to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            handle.close()
+            temporary.unlink(missing_ok=True)
+            raise
+    os.replace(temporary, path)
+    return path

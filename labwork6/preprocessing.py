@@ -2,9 +2,10 @@
 
 - :func:`build_preprocessing`: the layers a trained model starts with: scale uint8 to [0, 1]
   (``Rescaling``), resize to the network's input (``Resizing``, bilinear, antialiased), keep or
-  change the channels (1 <-> 3), then subtract the per-channel mean and divide by the std
-  (``Normalization``, adapted on the training split only). Saved inside ``model.keras``, so a
-  saved model classifies raw images of any size alone.
+  change the channels (1 <-> 3, a frozen 1x1 ``Conv2D``), then subtract the per-channel mean and
+  divide by the std (``Normalization``, adapted on the training split only). Saved inside
+  ``model.keras``; all stock Keras layers, so a saved model classifies raw images of any size
+  alone, loaded with ``keras.models.load_model`` where labwork6 is not installed.
 - :func:`augmentation_for`: Keras random layers that suit a dataset (digits are never
   flipped), placed in the model after the preprocessing; active in training only.
 - :func:`make_pipeline`: ``tf.data`` input pipeline over raw images. For training, the order
@@ -18,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from labwork6.data import check_image_size
+from labwork6.data.images import RESIZE_ANTIALIAS, RESIZE_INTERPOLATION
 
 # Images whose horizontal mirror is another symbol (or the same symbol written wrongly).
 NO_FLIP_DATASETS = ("digits", "mnist")
@@ -44,27 +46,24 @@ def _check_images(images, what: str) -> None:
         )
 
 
-@keras.saving.register_keras_serializable(package="labwork6")
-class ChannelConversion(keras.layers.Layer):
-    """Grayscale -> RGB (the channel repeated) or RGB -> grayscale (ITU-R 601 luma)."""
-
-    def __init__(self, channels: int, **kwargs):
-        super().__init__(**kwargs)
-        self.channels = _check_channels(channels)
-
-    def call(self, images):
-        if images.shape[-1] == self.channels:
-            return images
-        if self.channels == 3:
-            return keras.ops.repeat(images, 3, axis=-1)
-        weights = keras.ops.convert_to_tensor(LUMA_WEIGHTS, dtype=images.dtype)
-        return keras.ops.sum(images * weights, axis=-1, keepdims=True)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.channels)
-
-    def get_config(self):
-        return {**super().get_config(), "channels": self.channels}
+def channel_conversion(in_channels: int, out_channels: int, name: str = "channels") -> keras.layers.Conv2D:
+    """A frozen 1x1 convolution from ``in_channels`` to ``out_channels`` (1 or 3), a stock Keras
+    layer so that a saved model loads without labwork6: grey -> RGB repeats the channel (kernel
+    of ones), RGB -> grey takes the ITU-R 601 luma (kernel :data:`LUMA_WEIGHTS`), as
+    :func:`to_channels` does (without its rounding to uint8)."""
+    if _check_channels(in_channels) is None or _check_channels(out_channels) is None:
+        raise ValueError(f"channel_conversion needs 1 or 3 channels on both sides. Received: in_channels="
+                         f"{in_channels!r}, out_channels={out_channels!r}.")
+    if in_channels == out_channels:
+        kernel = np.eye(in_channels)
+    elif out_channels == 3:
+        kernel = np.ones((1, 3))
+    else:
+        kernel = np.reshape(LUMA_WEIGHTS, (3, 1))
+    layer = keras.layers.Conv2D(out_channels, 1, use_bias=False, trainable=False, name=name, dtype="float32")
+    layer.build((None, None, None, in_channels))
+    layer.kernel.assign(kernel.reshape(1, 1, in_channels, out_channels).astype("float32"))
+    return layer
 
 
 def build_preprocessing(train_images, image_size=None, channels=None, *, batch_size: int = 512) -> keras.Sequential:
@@ -74,7 +73,8 @@ def build_preprocessing(train_images, image_size=None, channels=None, *, batch_s
         train_images: uint8 ``(N, H, W, C)``, C = 1 or 3; never val or test images (their
             statistics would leak into training).
         image_size: None keeps H x W; an int or (height, width) resizes (bilinear, antialias).
-        channels: None keeps C; 1 converts RGB to luma; 3 repeats grayscale to RGB.
+        channels: None keeps C; 1 converts RGB to luma; 3 repeats grayscale to RGB
+            (:func:`channel_conversion`).
 
     Returns:
         A ``keras.Sequential`` named "preprocessing" whose input is raw images of any height
@@ -91,11 +91,11 @@ def build_preprocessing(train_images, image_size=None, channels=None, *, batch_s
     out_channels = _check_channels(channels) or in_channels
     layers = [
         keras.layers.Rescaling(1.0 / 255.0, name="rescaling", dtype="float32"),
-        keras.layers.Resizing(out_height, out_width, interpolation="bilinear", antialias=True, name="resizing",
-                              dtype="float32"),
+        keras.layers.Resizing(out_height, out_width, interpolation=RESIZE_INTERPOLATION, antialias=RESIZE_ANTIALIAS,
+                              name="resizing", dtype="float32"),
     ]
     if out_channels != in_channels:
-        layers.append(ChannelConversion(out_channels, name="channels", dtype="float32"))
+        layers.append(channel_conversion(in_channels, out_channels))
     prepare = keras.Sequential([keras.Input((None, None, in_channels), name="raw_images"), *layers])
     normalization = keras.layers.Normalization(axis=-1, name="normalization", dtype="float32")
     normalization.adapt(tf.data.Dataset.from_tensor_slices(train_images).batch(batch_size)
@@ -218,5 +218,5 @@ def augmentation_for(dataset_name: str, image_shape, seed: int = 0, *, flip: boo
     return keras.Sequential(layers, name="augmentation")
 
 
-__all__ = ["NO_FLIP_DATASETS", "ChannelConversion", "augmentation_for", "build_preprocessing", "epoch_order",
-           "make_pipeline", "to_channels"]
+__all__ = ["LUMA_WEIGHTS", "NO_FLIP_DATASETS", "augmentation_for", "build_preprocessing", "channel_conversion",
+           "epoch_order", "make_pipeline", "to_channels"]

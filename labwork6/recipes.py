@@ -36,8 +36,9 @@ RECIPES: dict[str, dict] = {
 }
 OPTIMIZERS = ("adamw", "adam", "sgd")
 DISTRIBUTIONS = (None, "mirrored", "multiworker")
-#: Bumped when run folders change meaning (2: preprocessing inside model.keras).
-RUN_FORMAT = 2
+#: Bumped when run folders change meaning (2: preprocessing inside model.keras; 3: resnet19 with Zheng
+#: et al.'s 128-filter stem, as format-2 runs of resnet19 had the TET code's 64, and only stock Keras layers).
+RUN_FORMAT = 3
 
 
 def resolve_config(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,

@@ -10,14 +10,17 @@ from labwork6.preprocessing import build_preprocessing
 
 # (name, input_shape, classes) -> (trainable, total), to the unit. Sources (README, References):
 # keras.applications.VGG19(weights=None); torchvision resnet18/34/50 trainable counts; ResNet-19
-# (Zheng et al. 2021: ResNet(BasicBlock, [3, 3, 2])) "12.63M".
+# as Zheng et al.'s table specifies it (3x3, 128 stem; counted here, as test_resnet19_follows_the_
+# paper_table checks layer by layer), and with the TET code's 64-filter stem (Deng et al. 2022),
+# whose count is the "12.63M" reported for ResNet-19 (ANN).
 EXACT_COUNTS = [
     ("vgg19", (224, 224, 3), 1000, 143_667_240, 143_667_240),
     ("resnet18", (224, 224, 3), 1000, 11_689_512, None),
     ("resnet34", (224, 224, 3), 1000, 21_797_672, None),
     ("resnet50", (224, 224, 3), 1000, 25_557_032, 25_610_152),
     ("resnet50_v1_5", (224, 224, 3), 1000, 25_557_032, 25_610_152),  # the stride's place adds no weight
-    ("resnet19", (32, 32, 3), 10, 12_630_858, 12_641_482),
+    ("resnet19", (32, 32, 3), 10, 12_697_994, 12_708_490),
+    ("resnet19_tet", (32, 32, 3), 10, 12_630_858, 12_641_482),
 ]
 
 
@@ -62,7 +65,8 @@ def test_weight_layer_counts_match_names():
                 and not layer.name.endswith("_0_conv")]  # projections are not counted
 
     for name, expected in [("vgg11", 11), ("vgg13", 13), ("vgg16", 16), ("vgg19", 19), ("vgg19_bn", 19),
-                           ("resnet18", 18), ("resnet19", 19), ("resnet34", 34), ("resnet50", 50),
+                           ("resnet18", 18), ("resnet19", 19), ("resnet19_tet", 19), ("resnet34", 34),
+                           ("resnet50", 50),
                            ("resnet50_v1_5", 50)]:
         model = get_model(name, input_shape=(32, 32, 3), num_classes=10, width=0.0625)
         assert len(weight_layers(model)) == expected, name
@@ -213,6 +217,56 @@ def test_resnet50_v1_5_moves_only_the_strides(resnet50_at_224):
     assert [w.shape for w in paper.weights] == [w.shape for w in torchvision.weights]
     overridden = get_model("resnet50", input_shape=(64, 64, 3), num_classes=10, width=0.0625, stride_in="3x3")
     assert overridden.get_layer("conv4_block1_2_conv").strides == (2, 2)
+
+
+# Zheng et al. 2021, the architecture table ("19 layers"): conv1 3x3, 128, stride=1; blocks of
+# (3x3, 128 / 3x3, 128) x3, (3x3, 256 / 3x3, 256)* x3, (3x3, 512 / 3x3, 512)* x2, * = the first
+# block down-samples with stride 2; average pool, 256-d FC; 10-d FC, softmax.
+RESNET19_TABLE = {"stem": (3, 128, 1), "stages": [(3, 128, 1), (3, 256, 2), (2, 512, 2)], "fc": 256}
+
+
+@pytest.mark.parametrize("name, stem_filters, projections", [
+    ("resnet19", 128, ["conv3_block1_0_conv", "conv4_block1_0_conv"]),
+    ("resnet19_tet", 64, ["conv2_block1_0_conv", "conv3_block1_0_conv", "conv4_block1_0_conv"]),
+])
+def test_resnet19_follows_the_paper_table(name, stem_filters, projections):
+    model = get_model(name, input_shape=(32, 32, 3), num_classes=10)
+    stem = model.get_layer("conv1_conv")
+    assert (stem.kernel_size[0], stem.filters, stem.strides[0]) == (3, stem_filters, 1)
+    table_stem = RESNET19_TABLE["stem"]
+    assert (stem.filters == table_stem[1]) == (name == "resnet19")  # only the paper's preset has its stem
+    assert not any(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
+    side = 32
+    for stage_index, (blocks, filters, stride) in enumerate(RESNET19_TABLE["stages"], start=2):
+        side //= stride
+        for block in range(1, blocks + 1):
+            for conv in (1, 2):
+                layer = model.get_layer(f"conv{stage_index}_block{block}_{conv}_conv")
+                expected_stride = stride if (block, conv) == (1, 1) else 1
+                assert (layer.kernel_size, layer.filters, layer.strides) == ((3, 3), filters, (expected_stride,) * 2)
+        assert f"conv{stage_index}_block{blocks + 1}_1_conv" not in [layer.name for layer in model.layers]
+        assert tuple(model.get_layer(f"conv{stage_index}_block{blocks}_out").output.shape[1:]) == (side, side, filters)
+    assert [layer.name for layer in model.layers if layer.name.endswith("_0_conv")] == projections
+    assert isinstance(model.get_layer("avg_pool"), keras.layers.GlobalAveragePooling2D)
+    assert model.get_layer("fc").units == RESNET19_TABLE["fc"] and model.get_layer("predictions").units == 10
+
+
+def test_resnet19_multiply_adds_and_the_stem_option():
+    # Counted by hand from the table at 32x32x3: stem 32*32*128*27; stage 1, six 128->128 3x3
+    # convolutions at 32x32; stage 2 at 16x16 (128->256, five 256->256, projection 128->256);
+    # stage 3 at 8x8 (256->512, three 512->512, projection 256->512); FC 512*256 + 256*10.
+    by_hand = (32 * 32 * 128 * 27 + 6 * 32 * 32 * 128 * 128 * 9
+               + 16 * 16 * 256 * (128 * 9 + 5 * 256 * 9 + 128)
+               + 8 * 8 * 512 * (256 * 9 + 3 * 512 * 9 + 256) + 512 * 256 + 256 * 10)
+    assert _multiply_adds(get_model("resnet19", input_shape=(32, 32, 3), num_classes=10)) == by_hand == 2_285_373_952
+    # The TET code's stem: 64 filters, stage 1 opens 64->128 with a projection.
+    tet = by_hand - 32 * 32 * 64 * 27 - 32 * 32 * 128 * 64 * 9 + 32 * 32 * 128 * 64
+    assert _multiply_adds(get_model("resnet19_tet", input_shape=(32, 32, 3), num_classes=10)) == tet == 2_216_495_616
+    # The preset is the paper's network with stem_filters overridden, nothing else.
+    overridden = get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, stem_filters=64)
+    assert count_parameters(overridden) == {"trainable": 12_630_858, "non_trainable": 10_624, "total": 12_641_482}
+    with pytest.raises(ValueError, match="stem_filters=0"):
+        get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, stem_filters=0)
 
 
 def test_slides_dense_blow_up_from_a_real_layer():

@@ -1,14 +1,20 @@
 """labwork6.preprocessing: preprocessing layers adapted on training images, tf.data pipelines,
 augmentation per dataset."""
 
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
+from labwork6.data import read_folder, resize_images
 from labwork6.preprocessing import (
-    ChannelConversion,
+    LUMA_WEIGHTS,
     augmentation_for,
     build_preprocessing,
+    channel_conversion,
     epoch_order,
     make_pipeline,
     to_channels,
@@ -70,22 +76,68 @@ def test_a_constant_channel_does_not_divide_by_zero():
     assert np.isfinite(np.asarray(preprocessing(np.zeros((1, 4, 4, 1), np.uint8)))).all()
 
 
-def test_saved_in_a_model_and_loaded_back(tmp_path):
-    preprocessing = build_preprocessing(COLOUR, image_size=16, channels=1)
-    model = keras.Sequential([keras.Input((None, None, 3)), preprocessing, keras.layers.Flatten(),
+@pytest.mark.parametrize("images, channels", [(COLOUR, 1), (GRAY, 3), (COLOUR, None)])
+def test_saved_in_a_model_and_loaded_back_with_stock_keras_layers_only(tmp_path, images, channels):
+    preprocessing = build_preprocessing(images, image_size=16, channels=channels)
+    model = keras.Sequential([keras.Input((None, None, images.shape[-1])), preprocessing, keras.layers.Flatten(),
                               keras.layers.Dense(2)])
     model.save(tmp_path / "model.keras")
-    loaded = keras.models.load_model(tmp_path / "model.keras")
-    assert np.allclose(loaded.predict(COLOUR, verbose=0), model.predict(COLOUR, verbose=0), atol=1e-6)
+    # Every layer is Keras' own: nothing in the file names a labwork6 class (the file loads without it).
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        saved = archive.read("config.json").decode()
+    assert "labwork6" not in saved
+    assert all(type(layer).__module__.startswith("keras.") for layer in preprocessing.layers)
+    modules = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            if "class_name" in node and "module" in node:
+                modules.add(node["module"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(json.loads(saved))
+    assert modules and all(module.split(".")[0] == "keras" for module in modules), modules
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert np.allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
 
 
-def test_channel_conversion_and_to_channels_agree():
-    layer_grey = np.asarray(ChannelConversion(1)(COLOUR.astype("float32")))
-    assert np.abs(layer_grey - to_channels(COLOUR, 1).astype("float32")).max() <= 0.5  # to_channels rounds
+def test_channel_conversion_is_a_frozen_convolution_equal_to_to_channels():
+    grey = np.asarray(channel_conversion(3, 1)(COLOUR.astype("float32")))
+    luma = np.sum(COLOUR.astype("float64") * np.array(LUMA_WEIGHTS), axis=-1, keepdims=True)
+    assert np.abs(grey - luma).max() < 1e-4  # the ITU-R 601 weights, in float32
+    assert np.array_equal(np.rint(luma).astype(np.uint8), to_channels(COLOUR, 1))  # to_channels rounds
+    assert np.array_equal(np.asarray(channel_conversion(1, 3)(GRAY.astype("float32"))), np.repeat(GRAY, 3, -1))
+    layer = build_preprocessing(GRAY, channels=3).get_layer("channels")
+    assert isinstance(layer, keras.layers.Conv2D) and not layer.trainable and not layer.trainable_weights
     assert np.array_equal(to_channels(GRAY, 3), np.repeat(GRAY, 3, axis=-1))
     assert to_channels(GRAY[0, ..., 0], 1).shape == (8, 8, 1)
     with pytest.raises(ValueError, match="channels=2"):
         to_channels(GRAY, 2)
+    with pytest.raises(ValueError, match="in_channels=None"):
+        channel_conversion(None, 3)
+
+
+def test_loading_resizes_as_the_model_does(tmp_path):
+    """One resize: data.resize_images is the model's Resizing layer, rounded to uint8."""
+    resizing = build_preprocessing(GRAY, image_size=(13, 7)).get_layer("resizing")
+    for images in (GRAY, COLOUR):
+        in_model = np.asarray(resizing(images.astype("float32")))
+        assert np.array_equal(resize_images(images, (13, 7)), np.clip(np.rint(in_model), 0, 255).astype(np.uint8))
+    # A folder of two sizes: the odd one is resized while loading by that same operation.
+    big = RNG.integers(0, 256, (20, 20), dtype=np.uint8)
+    for index, image in enumerate([GRAY[0, ..., 0], GRAY[1, ..., 0], big]):
+        (tmp_path / "a").mkdir(exist_ok=True)
+        Image.fromarray(image).save(tmp_path / "a" / f"{index}.png")
+    with pytest.warns(UserWarning, match="2 sizes"):
+        split, _, _ = read_folder(tmp_path)
+    same_resize = keras.layers.Resizing(**{**resizing.get_config(), "height": 8, "width": 8})
+    in_model = np.asarray(same_resize(big[None, ..., None].astype("float32")))
+    assert np.array_equal(split.images[2], np.clip(np.rint(in_model[0]), 0, 255).astype(np.uint8))
+    assert np.array_equal(split.images[0], GRAY[0])
 
 
 @pytest.mark.parametrize(
@@ -142,34 +194,75 @@ def test_pipeline_rejects_bad_arguments():
         make_pipeline(GRAY, LABELS, batch_size=4, training=True, epochs=3, first_epoch=3)
 
 
-def layer_types(augmentation):
-    return [type(layer).__name__ for layer in augmentation.layers]
+# Augmentation, tested by what the draws do to an image with one bright pixel (a stub such as
+# RandomTranslation(0, 0), a shift past the stated bound or a flip where none is stated fails).
+SIDE, ROW, COLUMN, DRAWS = 32, 12, 6, 64
+
+
+def one_bright_pixel(channels: int) -> np.ndarray:
+    image = np.zeros((DRAWS, SIDE, SIDE, channels), np.float32)
+    image[:, ROW, COLUMN, :] = 1.0
+    return image
+
+
+def centroids(images: np.ndarray) -> np.ndarray:
+    """(row, column) of each image's mass, and the mass, per draw."""
+    mass = images[..., 0]
+    rows, columns = np.indices((SIDE, SIDE))
+    total = mass.sum(axis=(1, 2))
+    return np.stack([(mass * rows).sum(axis=(1, 2)) / total, (mass * columns).sum(axis=(1, 2)) / total, total], 1)
 
 
 @pytest.mark.parametrize("name", ["digits", "mnist"])
-def test_digits_are_translated_never_flipped(name):
-    augmentation = augmentation_for(name, (32, 32, 1), seed=0)
-    assert augmentation.name == "augmentation"
-    assert layer_types(augmentation) == ["RandomTranslation"]
+def test_digits_are_moved_up_to_ten_percent_and_never_flipped(name):
+    augmentation = augmentation_for(name, (SIDE, SIDE, 1), seed=0)
+    images = one_bright_pixel(1)
+    moved = np.asarray(augmentation(images, training=True))
+    row, column, mass = centroids(moved).T
+    shift_row, shift_column = row - ROW, column - COLUMN
+    bound = 0.1 * SIDE  # "random translation of up to 10%"
+    assert np.allclose(mass, 1.0, atol=1e-4)  # a translation: nothing lost, nothing added
+    assert np.abs(shift_row).max() <= bound + 1e-3 and np.abs(shift_column).max() <= bound + 1e-3
+    assert np.abs(shift_row).max() >= 1.5 and np.abs(shift_column).max() >= 1.5  # draws do move it
+    assert len(np.unique(np.round(shift_row, 2))) > DRAWS // 2  # and differently each draw
+    assert (shift_row > 0.5).any() and (shift_row < -0.5).any()  # both ways
+    assert np.array_equal(np.asarray(augmentation(images, training=False)), images)  # identity at inference
+    assert [type(layer).__name__ for layer in augmentation.layers] == ["RandomTranslation"]  # no flip layer
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar100", "faces", "fashion_mnist", "my_photos"])
-def test_other_datasets_get_a_whole_pixel_shift_and_flip(name):
-    augmentation = augmentation_for(name, (32, 32, 3), seed=0)
-    assert layer_types(augmentation) == ["RandomTranslation", "RandomFlip"]
-    shift = augmentation.get_layer("random_shift")
-    assert shift.height_factor == 4 / 32 and shift.interpolation == "nearest"
+def test_other_images_are_shifted_by_whole_pixels_up_to_an_eighth_and_flipped(name):
+    augmentation = augmentation_for(name, (SIDE, SIDE, 3), seed=0)
+    images = one_bright_pixel(3)
+    moved = np.asarray(augmentation(images, training=True))
+    bound = round(SIDE / 8)  # "a random shift of up to 1/8 of the side in whole pixels"
+    flipped = []
+    shifts = []
+    for draw in moved:
+        bright = np.argwhere(draw[..., 0] > 0)
+        assert len(bright) == 1 and np.array_equal(draw[tuple(bright[0])], [1.0, 1.0, 1.0])  # whole pixels
+        assert draw.sum() == 3.0  # zeros fill in: nothing smeared
+        row, column = bright[0]
+        mirrored = abs(column - (SIDE - 1 - COLUMN)) <= bound
+        assert mirrored != (abs(column - COLUMN) <= bound)  # either mirrored or not, then shifted
+        flipped.append(mirrored)
+        shifts.append((row - ROW, column - ((SIDE - 1 - COLUMN) if mirrored else COLUMN)))
+    shifts = np.array(shifts)
+    assert np.abs(shifts).max() <= bound and (np.abs(shifts) >= 2).any(axis=0).all()
+    assert len({tuple(shift) for shift in shifts}) > 10
+    assert 0 < sum(flipped) < DRAWS  # some draws flip the image, some do not
+    assert np.array_equal(np.asarray(augmentation(images, training=False)), images)
+    unflipped = np.asarray(augmentation_for(name, (SIDE, SIDE, 3), seed=0, flip=False)(images, training=True))
+    assert (np.argwhere(unflipped[..., 0] > 0)[:, 2] <= COLUMN + bound).all()  # flip=False: never mirrored
 
 
-def test_augmentation_is_active_in_training_only_seeded_and_keeps_the_shape():
+def test_augmentation_is_seeded_keeps_the_shape_and_refuses_bad_input():
     images = np.asarray(build_preprocessing(GRAY, image_size=16)(GRAY))
     first = augmentation_for("digits", (16, 16, 1), seed=3)(images, training=True)
     again = augmentation_for("digits", (16, 16, 1), seed=3)(images, training=True)
+    other = augmentation_for("digits", (16, 16, 1), seed=4)(images, training=True)
     assert first.shape == images.shape and np.array_equal(np.asarray(first), np.asarray(again))
-    assert not np.array_equal(np.asarray(first), images)
-    for name in ("digits", "faces"):
-        assert np.array_equal(np.asarray(augmentation_for(name, (16, 16, 1))(images, training=False)), images)
-    assert layer_types(augmentation_for("faces", (16, 16, 1), flip=False)) == ["RandomTranslation"]
+    assert not np.array_equal(np.asarray(first), np.asarray(other))
     assert augmentation_for("digits", (4, 4, 1)) is None
     with pytest.raises(ValueError, match=r"image_shape=\(32, 32\)"):
         augmentation_for("digits", (32, 32))

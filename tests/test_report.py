@@ -26,6 +26,7 @@ from labwork6.data import load_dataset
 from labwork6.metrics import classification_metrics, confusion_matrix_frame
 from labwork6.models import count_parameters, get_model, layer_table
 from labwork6.models import facts as model_facts
+from labwork6.recipes import RUN_FORMAT
 from labwork6.report_numbers import design
 from labwork6.robustness import CORRUPTIONS, SEVERITIES, TABLE_COLUMNS
 from labwork6.stats import accuracy_interval
@@ -88,7 +89,8 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
     options = {"head": "compact"} if model.startswith("vgg") else {}
     network = get_model(model, input_shape=input_shape, num_classes=10, width=WIDTH, **options)
     config = {
-        "model": model, "dataset": "digits", "profile": PROFILE, "seed": seed, "run_format": 2, "optimizer": "adamw",
+        "model": model, "dataset": "digits", "profile": PROFILE, "seed": seed, "run_format": RUN_FORMAT,
+        "optimizer": "adamw",
         "learning_rate": 0.001, "weight_decay": 0.0001, "warmup_fraction": 0.05, "label_smoothing": 0.1,
         "batch_size": 32, "epochs": 3, "steps_per_epoch": 2, "image_size": None, "min_image_size": input_shape[0],
         "model_options": options, "width": WIDTH, "precision": "float32", "subsample": SUBSAMPLE, "channels": None,

@@ -246,14 +246,15 @@ def _harmonize(decoded: dict, size, notes: list, root: Path, stacklevel: int) ->
     if size is not None:
         target = size
         if set(sizes) != {size}:
-            notes.append(f"resized to {size[0]}x{size[1]} (bilinear) while loading")
+            notes.append(f"resized to {size[0]}x{size[1]} (bilinear, antialiased: the model's resize) while loading")
     else:
         target = max(sizes, key=lambda s: (sizes[s], s[0] * s[1], s))
         if len(sizes) > 1:
             found = ", ".join(f"{h}x{w}: {n}" for (h, w), n in sizes.most_common())
             message = (
                 f"'{root}' holds images of {len(sizes)} sizes ({found}); all resized to "
-                f"{target[0]}x{target[1]}, the most common. Pass image_size=(height, width) to choose"
+                f"{target[0]}x{target[1]}, the most common, by the model's own resize (bilinear, antialiased). "
+                "Pass image_size=(height, width) to choose"
             )
             warnings.warn(message, stacklevel=stacklevel)
             notes.append(message)

@@ -1,4 +1,4 @@
-"""One image at a time: decode a file to uint8, check a requested size, resize."""
+"""One image at a time: decode a file to uint8, check a requested size; resize as the model does."""
 
 from __future__ import annotations
 
@@ -79,16 +79,32 @@ def _over_white(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize one uint8 image (H, W, C) to ``size`` = (height, width) with PIL's bilinear filter."""
-    height, width = size
-    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-    return np.asarray(pil.resize((width, height), Image.Resampling.BILINEAR)).reshape(height, width, image.shape[-1])
+#: How images are resized, here while loading and in the model's ``Resizing`` layer
+#: (:func:`labwork6.preprocessing.build_preprocessing`): one operation, Keras' own.
+RESIZE_INTERPOLATION = "bilinear"
+RESIZE_ANTIALIAS = True
+_RESIZE_CHUNK = 256  # images resized per call: bounds the float32 copy (e.g. CIFAR-10 upscaled to 224)
 
 
 def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize uint8 images (N, H, W, C) to ``size`` = (height, width) with PIL's bilinear filter."""
-    out = np.empty((len(images), *size, images.shape[-1]), np.uint8)
-    for i, image in enumerate(images):
-        out[i] = resize_image(image, size)
+    """Resize uint8 images (N, H, W, C) to ``size`` = (height, width), rounded back to uint8.
+
+    The operation is ``keras.ops.image.resize`` (bilinear, antialiased), the one the model's
+    ``Resizing`` layer calls, so an image resized while loading and one resized inside the
+    model go through the same code (the model resizes values / 255: the same, as resizing is linear).
+    """
+    import keras  # here, not at the top: decoding and splitting images needs no TensorFlow
+
+    height, width = size
+    out = np.empty((len(images), height, width, images.shape[-1]), np.uint8)
+    for start in range(0, len(images), _RESIZE_CHUNK):
+        chunk = np.asarray(images[start:start + _RESIZE_CHUNK], dtype=np.float32)
+        resized = keras.ops.convert_to_numpy(keras.ops.image.resize(
+            chunk, (height, width), interpolation=RESIZE_INTERPOLATION, antialias=RESIZE_ANTIALIAS))
+        out[start:start + len(chunk)] = np.clip(np.rint(resized), 0, 255)
     return out
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize one uint8 image (H, W, C) to ``size`` = (height, width), as :func:`resize_images`."""
+    return resize_images(image[None], size)[0]

@@ -17,7 +17,8 @@ MODELS = {
     "vgg19": partial(build_vgg, 19),
     "vgg19_bn": partial(build_vgg, 19, batch_norm=True),
     "resnet18": partial(build_resnet_preset, "resnet18"),
-    "resnet19": partial(build_resnet_preset, "resnet19"),
+    "resnet19": partial(build_resnet_preset, "resnet19"),  # Zheng et al.'s table: 128-filter stem
+    "resnet19_tet": partial(build_resnet_preset, "resnet19_tet"),  # Deng et al.'s TET code: 64-filter stem
     "resnet34": partial(build_resnet_preset, "resnet34"),
     "resnet50": partial(build_resnet_preset, "resnet50"),
     "resnet50_v1_5": partial(build_resnet_preset, "resnet50_v1_5"),

@@ -8,7 +8,20 @@ References:
     keras.applications.ResNet50; ``resnet50_v1_5`` moves it to the 3x3 convolution, as
     torchvision's ``resnet50`` does ("ResNet v1.5": same parameters, ~4.1 x 10^9 multiply-adds).
     Zheng, Wu, Deng, Hu & Li, "Going Deeper With Directly-Trained Larger Spiking Neural
-    Networks", AAAI 2021 (ResNet-19, ``ResNet(BasicBlock, [3, 3, 2])``), here with ReLU.
+    Networks", AAAI 2021 (arXiv:2011.05280): ResNet-19, here with ReLU. Its architecture table
+    ("19 layers"): conv1 "3x3, 128, stride=1"; block 1 "(3x3, 128 / 3x3, 128) x 3"; block 2
+    "(3x3, 256 / 3x3, 256)* x 3"; block 3 "(3x3, 512 / 3x3, 512)* x 2" ("* means the first basic
+    block in the series perform downsampling directly with convolution kernels and a stride of
+    2"); "average pool, stride=2, 256-d FC"; "10-d FC, softmax" (quoted as the table is
+    reproduced, citing the paper, in nguyenhongson1902/direct-training-snn, README.md). That is
+    ``resnet19``: 1 + 16 + 2 = 19 weight layers, 2 projections (stages 2 and 3).
+    Deng, Li, Zhang & Gu, "Temporal Efficient Training of Spiking Neural Network via Gradient
+    Re-weighting", ICLR 2022 (TET; code brain-intelligence-lab/temporal_efficient_training,
+    ``models/resnet_models.py``: ``self.inplanes = 64``, ``nn.Conv2d(3, self.inplanes,
+    kernel_size=3, stride=1, padding=1, bias=False)``, ``resnet19 = ResNet(BasicBlock, [3, 3, 2])``)
+    runs ResNet-19 with a 64-filter stem and so a third projection (64 -> 128) in stage 1:
+    ``resnet19_tet``. The "12.63M" quoted for ResNet-19 (ANN) in later papers (e.g. QKFormer's
+    CIFAR-10 table) is this variant's count (12,630,858), not the table's (12,697,994).
 """
 
 from __future__ import annotations
@@ -44,8 +57,13 @@ RESNET_PRESETS = {
                           stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
     "plain34": dict(block="basic", stem="imagenet", shortcut=False,
                     stages=(Stage(3, 64, 1), Stage(4, 128, 2), Stage(6, 256, 2), Stage(3, 512, 2))),
-    "resnet19": dict(block="basic", stem="small", head_units=256,
+    # Zheng et al.'s table: a 3x3/1 stem of 128 filters, no pooling; its "average pool" is global
+    # average pooling here, as in the TET code (AdaptiveAvgPool2d((1, 1))), then FC 256.
+    "resnet19": dict(block="basic", stem="small", stem_filters=128, head_units=256,
                      stages=(Stage(3, 128, 1), Stage(3, 256, 2), Stage(2, 512, 2))),
+    # Deng et al.'s TET code: the same with a 64-filter stem (stage 1 opens with a projection).
+    "resnet19_tet": dict(block="basic", stem="small", stem_filters=64, head_units=256,
+                         stages=(Stage(3, 128, 1), Stage(3, 256, 2), Stage(2, 512, 2))),
 }
 STEMS = ("imagenet", "small")
 BLOCKS = {"basic": 1, "bottleneck": 4}  # block type -> channel expansion
@@ -124,6 +142,8 @@ def build_resnet(
             convolution then runs at the higher resolution). Basic blocks ignore it.
         stem: ``"imagenet"`` (7x7/2 convolution + 3x3/2 max pooling, the paper's) or
             ``"small"`` (3x3/1 convolution, no pooling, for 32x32 images).
+        stem_filters: filters of the stem convolution (64 in He et al.; ResNet-19: 128 in
+            Zheng et al.'s table, 64 in the TET code).
         shortcut: False removes every shortcut (the paper's "plain" networks).
         head_units: an optional hidden Dense+ReLU layer before the classifier (ResNet19).
         zero_init_residual: start each block's last batch-norm scale at zero (Goyal et
@@ -143,6 +163,8 @@ def build_resnet(
         raise ValueError(f"`stride_in` must be one of {list(STRIDE_PLACES)}. Received: stride_in={stride_in!r}")
     if stem not in STEMS:
         raise ValueError(f"`stem` must be one of {list(STEMS)}. Received: stem={stem!r}")
+    if isinstance(stem_filters, bool) or not isinstance(stem_filters, int) or stem_filters < 1:
+        raise ValueError(f"`stem_filters` must be a positive int. Received: stem_filters={stem_filters!r}")
     stages = [s if isinstance(s, Stage) else Stage(*s) for s in stages]
     if not stages:
         raise ValueError(f"`stages` must list at least one stage. Received: stages={stages!r}")
@@ -180,10 +202,11 @@ def build_resnet(
 
 
 def build_resnet_preset(preset: str, *, stem: str | None = None, **kwargs) -> keras.Model:
-    """Build a preset of :data:`RESNET_PRESETS` (``resnet18``, ``resnet19``, ``resnet34``,
+    """Build a preset of :data:`RESNET_PRESETS` (``resnet18``, ``resnet19`` (Zheng et al.'s
+    table, 128-filter stem), ``resnet19_tet`` (the TET code's 64-filter stem), ``resnet34``,
     ``resnet50`` (He et al.'s), ``resnet50_v1_5`` (torchvision's), ``plain34``); ``stem``
     overrides the preset's own stem; other keyword arguments go to :func:`build_resnet` and
-    override the preset's (e.g. ``stride_in``)."""
+    override the preset's (e.g. ``stride_in``, ``stem_filters``)."""
     if preset not in RESNET_PRESETS:
         raise ValueError(
             f"Unknown ResNet preset. Valid: {sorted(RESNET_PRESETS)}. Received: preset={preset!r}"
