@@ -137,18 +137,19 @@ def test_subsample_keeps_every_class_of_a_split_with_tiny_classes():
 def test_carve_keeps_every_class_in_train_and_warns_about_the_rest():
     from labwork6.data.splits import carve
 
-    # class "b" has one image (it can only be in train), class "c" two (scikit-learn cannot
-    # stratify a val of 4 over three classes and still leave train every class: a plain draw)
-    labels = np.r_[np.zeros(12, np.int64), 1, 2, 2]
+    # class "b" has one image (it can only be in train); "c" to "f" two each: a test or val of 3
+    # cannot hold 5 classes, so scikit-learn cannot stratify it (a plain draw, which can take a class whole)
+    labels = np.r_[np.zeros(4, np.int64), 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    names = ["a", "b", "c", "d", "e", "f"]
     part = Split(np.arange(len(labels), dtype=np.uint8).reshape(-1, 1, 1, 1), labels)
     for seed in range(20):
         with pytest.warns(UserWarning, match=r"the (val|test) split has no images of class\(es\) \[.*'b'"):
-            parts = carve(part, {"val": 0.2, "test": 0.2}, seed, ["a", "b", "c"], "tiny")
-        assert set(parts["train"].labels.tolist()) == {0, 1, 2}
-        assert sorted(np.concatenate([p.images.ravel() for p in parts.values()]).tolist()) == list(range(15))
+            parts = carve(part, {"val": 0.2, "test": 0.2}, seed, names, "tiny")
+        assert set(parts["train"].labels.tolist()) == set(range(6))
+        assert sorted(np.concatenate([p.images.ravel() for p in parts.values()]).tolist()) == list(range(13))
         assert len(parts["test"]) == 3 and len(parts["val"]) == 3
     with pytest.warns(UserWarning, match="has no images of class"):
-        again = carve(part, {"val": 0.2, "test": 0.2}, seed, ["a", "b", "c"], "tiny")
+        again = carve(part, {"val": 0.2, "test": 0.2}, seed, names, "tiny")
     assert all(np.array_equal(again[split].images, parts[split].images) for split in parts)  # a function of the seed
 
 
