@@ -589,10 +589,3 @@ def test_split_rejects_bad_arrays():
         Split(np.zeros((2, 4, 4, 1), np.float32), [0, 1])
     with pytest.raises(ValueError, match="one label per image"):
         Split(np.zeros((2, 4, 4, 1), np.uint8), [0])
-
-
-def test_data_package_does_not_import_plotting():
-    modules = sorted(Path(data.__file__).parent.glob("*.py"))
-    assert len(modules) > 5
-    for module in modules:
-        assert "matplotlib" not in module.read_text(), module.name

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from labwork6.cli import main
-from labwork6.metrics import percent_decimals
+from labwork6.latex import percent_decimals
 from labwork6.pipeline import NotebookFailed, execute_notebook, numbered_notebooks, parameter_value, run_pipeline
 
 pytestmark = pytest.mark.slow

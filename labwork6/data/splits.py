@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+
 import numpy as np
 
 from labwork6.data.core import Split
