@@ -18,11 +18,11 @@ report; a number with one entry in the dict of its section. :func:`build_pdf` ru
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-import tomllib
 
 from labwork6.baseline import load_baselines
 from labwork6.comparison import load_runs

@@ -6,7 +6,6 @@ import hashlib
 import json
 import pickle
 import urllib.error
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np

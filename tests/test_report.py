@@ -480,8 +480,8 @@ def test_report_author_is_read_from_pyproject(tmp_path):
 def test_gradcam_reading_and_recomputed_robustness(generated, tmp_path):
     """A run with a saved (untrained) model: its corrupted predictions are recomputed from
     model.keras and must give the counts of its robustness.csv; Grad-CAM is measured."""
-    from labwork6.robustness import robustness_table
     from labwork6.recipes import resolve_config, run_dataset
+    from labwork6.robustness import robustness_table
     from labwork6.train import build_model
 
     root, _ = generated
