@@ -13,7 +13,7 @@
   (:func:`robustness_frames`, :func:`mean_corruption_table`) and per pair
   (:func:`paired_robustness`).
 
-Notebook 05 and :mod:`labwork6.report` use them.
+Notebook 05 and the report (:mod:`labwork6.report_data` and the modules that read it) use them.
 """
 
 from labwork6.comparison.loading import (

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 #: How many shared errors the prose names one by one.
 LISTED_ERRORS = 6
-#: The most misclassified images the error figure of :mod:`labwork6.report` shows.
+#: The most misclassified images the error figure of :mod:`labwork6.report_figures` shows.
 ERRORS_SHOWN = 21
 
 
