@@ -44,7 +44,7 @@ endef
 export REQUIREMENTS_HEADER
 
 requirements: install  ## regenerate requirements.txt from pyproject.toml's ranges with uv (keeps pins the ranges allow)
-	$(PY) -m pip install --quiet uv
+	$(PY) -m pip install --quiet uv==0.13.9  # pinned: `make requirements` resolves the same way on every machine
 	$(VENV)/bin/uv pip compile pyproject.toml --extra notebooks --extra test --python $(PY) --quiet --no-header \
 	  -o requirements.txt
 	{ echo "$$REQUIREMENTS_HEADER"; cat requirements.txt; } > requirements.txt.new && mv requirements.txt.new requirements.txt

@@ -21,9 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from labwork6.machine import precision_policy
 from labwork6.models import layer_table
 from labwork6.recipes import RECIPES
-from labwork6.train import compile_model, precision_policy
+from labwork6.train import compile_model
 
 #: The dtype of the matrix multiply that bounds each precision policy's convolutions.
 MATMUL_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}

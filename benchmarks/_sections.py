@@ -32,8 +32,9 @@ from _measure import (
 from _results import Results
 from _time_to_accuracy import section_time_to_accuracy
 
+from labwork6.machine import resolve_precision
 from labwork6.models import count_parameters, get_model
-from labwork6.profiles import get_profile, resolve_precision
+from labwork6.profiles import get_profile
 
 #: The script the memory and threads sections start as child processes (``run.py --worker``).
 WORKER_SCRIPT = Path(__file__).resolve().parent / "run.py"
@@ -198,8 +199,7 @@ def training_setup(model: str, width: float | None = None) -> dict:
     (``width`` None keeps the profile's), its dataset, the preprocessing adapted on the training
     split, the network's input shape (what that preprocessing produces) and the resolved precision."""
     from labwork6.preprocessing import build_preprocessing
-    from labwork6.recipes import model_image_size, resolve_config
-    from labwork6.train import run_dataset
+    from labwork6.recipes import model_image_size, resolve_config, run_dataset
 
     config = resolve_config(model, profile="default", width=width)
     data = run_dataset(config)
@@ -330,7 +330,7 @@ def section_inference(ctx: Context) -> None:
     for model in plan["models"]:
         for precision in ctx.precisions_for("inference"):
             keras.utils.set_random_seed(0)
-            from labwork6.train import precision_policy
+            from labwork6.machine import precision_policy
 
             with precision_policy(precision):
                 network = get_model(model, **COMPARISON)

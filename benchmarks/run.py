@@ -42,7 +42,7 @@ from _plans import FULL_PLAN, QUICK_PLAN, SECTIONS  # noqa: E402
 from _results import Results  # noqa: E402
 from _sections import SECTION_FUNCTIONS, Context  # noqa: E402
 
-from labwork6.profiles import cpu_info, resolve_precision  # noqa: E402
+from labwork6.machine import cpu_info, resolve_precision  # noqa: E402
 
 # Retracing notices are expected here: one model is trained on several inputs on purpose.
 tf.get_logger().setLevel("ERROR")

@@ -95,7 +95,7 @@ def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, r
         features, _, labels, _ = train_test_split(features, labels, train_size=int(max_train), stratify=labels,
                                                   random_state=int(seed))
     class_counts = data.counts()
-    from labwork6.train import environment
+    from labwork6.machine import environment
 
     config.update(
         class_names=list(data.class_names), num_classes=data.num_classes,

@@ -227,7 +227,7 @@ def _report(args) -> int:
 
 
 def _check_notebooks(args) -> int:
-    from labwork6.pipeline import dirty_notebooks, strip_outputs
+    from labwork6.notebook_files import dirty_notebooks, strip_outputs
 
     dirty = dirty_notebooks(args.paths)
     if args.fix:

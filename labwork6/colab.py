@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from labwork6.notebook_files import numbered_notebooks
+
 REPOSITORY_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 BRANCH_NAME = re.compile(r"(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])")
 # A Colab link to a notebook on GitHub; the branch may hold slashes, so it ends at "/notebooks/".
@@ -74,6 +76,7 @@ def read_settings(root) -> tuple[str, str]:
     """``(OWNER/NAME, branch)`` from ``root/pyproject.toml``."""
     pyproject = Path(root) / "pyproject.toml"
     text = pyproject.read_text()
+    # the lines rewrite_links edits in place (tomllib reads but cannot write): read the same lines
     repository, branch = REPOSITORY_LINE.search(text), BRANCH_LINE.search(text)
     if not repository or not branch:
         raise ValueError(f"{pyproject} needs `Repository = \"https://github.com/OWNER/NAME\"` under "
@@ -105,8 +108,6 @@ def setup_cell(url: str, branch: str, content: str = "/content") -> str:
 
 
 def _notebooks(root) -> list[Path]:
-    from labwork6.pipeline import numbered_notebooks
-
     return numbered_notebooks(Path(root) / "notebooks")
 
 

@@ -14,9 +14,8 @@ import pandas as pd
 from labwork6.data import load_dataset, read_folder, read_image
 from labwork6.metrics import labels_from_probabilities
 from labwork6.preprocessing import to_channels
-from labwork6.recipes import RUN_FORMAT
+from labwork6.recipes import RUN_FORMAT, run_dataset
 from labwork6.runs import load_run, write_evaluation
-from labwork6.train import run_dataset
 
 #: What a run folder of an older format lacks (labwork6.recipes.RUN_FORMAT says what changed when).
 _OLD_FORMATS = {

@@ -1,5 +1,8 @@
 """LaTeX for the report: escaping, number formatting, tables, the numbers file and the PDF.
 
+- :func:`fixed`, :func:`thousands`, :func:`shape_text`, :func:`format_mean_std`,
+  :func:`format_interval` and :func:`percent_decimals` write numbers as the tables and the prose
+  show them.
 - :func:`table_to_latex` and :func:`markdown_table` turn a DataFrame into a booktabs table
   (pandas' ``Styler.to_latex``) and a GitHub Markdown table (``tabulate``);
   :func:`write_table` writes a :class:`Table` as ``stem.tex``, ``stem.md`` and ``stem.csv``.
@@ -91,6 +94,40 @@ def shape_text(shape) -> str | None:
     return "×".join(str(int(d)) for d in shape)
 
 
+def format_mean_std(mean: float, std: float | None = None, percent: bool = True, decimals: int = 2) -> str:
+    """``"99.26 ± 0.21"`` for tables (fractions shown as percentages by default).
+
+    A missing or NaN ``std`` (a single run) prints the mean alone.
+    """
+    scale = 100.0 if percent else 1.0
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "n/a"
+    text = f"{mean * scale:.{decimals}f}"
+    if std is not None and not math.isnan(std):
+        text += f" ± {std * scale:.{decimals}f}"
+    return text
+
+
+def percent_decimals(total: int) -> int:
+    """The decimals a percentage over ``total`` test images supports: the fewest whose last
+    digit is no larger than one image (270 images: one image is 0.37 points, so 1 decimal;
+    30 images: 0 decimals; 10,000: 2)."""
+    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
+        raise ValueError(f"`total` must be a positive number of images. Received: total={total!r}")
+    return max(0, math.ceil(-math.log10(100.0 / int(total)) - 1e-12))
+
+
+def format_interval(value: float, low: float, high: float, decimals: int = 1, percent: bool = True) -> str:
+    """``"99.3 [97.3, 99.8]"``: a value and its interval (fractions shown as percentages)."""
+    scale = 100.0 if percent else 1.0
+
+    def number(x: float) -> str:
+        text = f"{x * scale:.{decimals}f}"
+        return text.lstrip("-") if float(text) == 0 else text  # no "-0"
+
+    return f"{number(value)} [{number(low)}, {number(high)}]"
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -153,26 +190,18 @@ def table_to_latex(frame: pd.DataFrame, *, column_format: str | None = None, lon
 
 
 def markdown_table(frame: pd.DataFrame, *, index: bool = True) -> str:
-    """A DataFrame as a GitHub Markdown table (``tabulate``), cells as they are shown.
+    """A DataFrame as a GitHub Markdown table (``DataFrame.to_markdown``), cells as they are shown.
 
     With ``index`` the index becomes the first column(s). Multi-level column names are
     joined with spaces, missing cells shown as ``–`` and ``|`` escaped.
     """
-    from tabulate import tabulate
-
     flat = _with_index_as_columns(frame, index)
     if isinstance(flat.columns, pd.MultiIndex):
-        headers = [" ".join(str(part) for part in column if str(part)) for column in flat.columns]
-    else:
-        headers = [str(column) for column in flat.columns]
-
-    def cell(value) -> str:
-        return (MISSING_CELL if is_missing(value) else str(value)).replace("|", "\\|")
-
-    rows = [[cell(value) for value in row] for row in flat.itertuples(index=False)]
-    text = tabulate(rows, headers=[header.replace("|", "\\|") for header in headers], tablefmt="pipe",
-                    disable_numparse=True, stralign=None, numalign=None)
-    return text + "\n"
+        flat.columns = [" ".join(str(part) for part in column if str(part)) for column in flat.columns]
+    flat.columns = [str(column).replace("|", "\\|") for column in flat.columns]
+    shown = flat.map(lambda value: (MISSING_CELL if is_missing(value) else str(value)).replace("|", "\\|"))
+    # cells as shown: no number parsing or alignment by tabulate
+    return shown.to_markdown(index=False, tablefmt="pipe", disable_numparse=True, stralign=None, numalign=None) + "\n"
 
 
 def write_table(table: Table, out_dir, stem: str) -> list[Path]:

@@ -1,6 +1,5 @@
 """Classification metrics built on scikit-learn: accuracy, precision, recall, F1,
-confusion matrix and classification report, and their mean and standard deviation
-across runs with different seeds.
+confusion matrix and classification report (``classification_report(output_dict=True)``).
 
 Labels are integers ``0 .. len(class_names) - 1``. Every function passes
 ``labels=range(len(class_names))`` to scikit-learn, so a class that is absent from a
@@ -10,14 +9,11 @@ whose denominator is zero counts as 0, and lowers the macro average).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
-#: The keys of metrics.json that :func:`aggregate_runs` summarises by default.
+#: The headline keys of metrics.json (macro averages but accuracy), summarised over seeds by the comparison.
 SUMMARY_KEYS = ("accuracy", "precision", "recall", "f1")
 
 
@@ -135,36 +131,28 @@ def classification_metrics(y_true, y_pred, class_names) -> dict:
         floats and ints, ready for ``json.dump``.
     """
     true, pred, names = _check_pair(y_true, y_pred, class_names)
-    labels = list(range(len(names)))
+    report = _report(true, pred, names)
 
-    def averaged(average):
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            true, pred, labels=labels, average=average, zero_division=0
-        )
-        return precision, recall, f1
+    def scores(row: dict) -> dict:
+        return {"precision": float(row["precision"]), "recall": float(row["recall"]), "f1": float(row["f1-score"])}
 
-    macro = averaged("macro")
-    weighted = averaged("weighted")
-    precision, recall, f1, support = precision_recall_fscore_support(
-        true, pred, labels=labels, average=None, zero_division=0
-    )
     return {
         "accuracy": float(accuracy_score(true, pred)),
-        "precision": float(macro[0]),
-        "recall": float(macro[1]),
-        "f1": float(macro[2]),
-        "weighted": {"precision": float(weighted[0]), "recall": float(weighted[1]), "f1": float(weighted[2])},
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(names)
-        },
+        **scores(report["macro avg"]),
+        "weighted": scores(report["weighted avg"]),
+        "per_class": {name: {**scores(report[name]), "support": int(report[name]["support"])} for name in names},
         "num_test": int(len(true)),
     }
+
+
+def _report(true: np.ndarray, pred: np.ndarray, names: list[str]) -> dict:
+    """scikit-learn's ``classification_report(output_dict=True)`` over every class of ``names``."""
+    # A class named like a summary row ("accuracy", "macro avg") would overwrite it in the dict.
+    clash = sorted({"accuracy", "macro avg", "weighted avg", "micro avg"} & set(names))
+    if clash:
+        raise ValueError(f"Class names may not be those of the report's summary rows. Received: {clash}")
+    return classification_report(true, pred, labels=list(range(len(names))), target_names=names, output_dict=True,
+                                 zero_division=0)
 
 
 def confusion_matrix_frame(y_true, y_pred, class_names) -> pd.DataFrame:
@@ -188,76 +176,15 @@ def classification_report_frame(y_true, y_pred, class_names) -> pd.DataFrame:
     report, the accuracy row holds the accuracy in the ``f1`` column and the number of
     samples as support; its precision and recall are NaN.
     """
-    metrics = classification_metrics(y_true, y_pred, class_names)
-    rows = {name: values for name, values in metrics["per_class"].items()}
-    total = metrics["num_test"]
-    rows["macro avg"] = {key: metrics[key] for key in ("precision", "recall", "f1")} | {"support": total}
-    rows["weighted avg"] = dict(metrics["weighted"]) | {"support": total}
-    rows["accuracy"] = {"precision": np.nan, "recall": np.nan, "f1": metrics["accuracy"], "support": total}
-    frame = pd.DataFrame.from_dict(rows, orient="index")[["precision", "recall", "f1", "support"]]
+    true, pred, names = _check_pair(y_true, y_pred, class_names)
+    report = _report(true, pred, names)
+    accuracy = report.pop("accuracy")
+    frame = pd.DataFrame.from_dict(report, orient="index").rename(columns={"f1-score": "f1"})
+    frame.loc["accuracy"] = {"precision": np.nan, "recall": np.nan, "f1": accuracy, "support": len(true)}
+    frame = frame[["precision", "recall", "f1", "support"]]
     frame["support"] = frame["support"].astype(np.int64)
     frame.index.name = "class"
     return frame
-
-
-def _lookup(metrics: Mapping, key: str):
-    """``metrics[key]``, where a dotted key such as ``"weighted.f1"`` walks nested dicts."""
-    value = metrics
-    for part in key.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            available = sorted(k for k, v in metrics.items() if not isinstance(v, Mapping))
-            raise ValueError(
-                f"Metric {key!r} not found in a run's metrics (top-level numbers: {available}; "
-                f"nested ones as 'weighted.f1' or 'per_class.<class>.f1'). Received: key={key!r}"
-            )
-        value = value[part]
-    return value
-
-
-def aggregate_runs(runs: Sequence[Mapping], keys: Sequence[str] = SUMMARY_KEYS) -> pd.DataFrame:
-    """Mean and standard deviation of metrics across runs (e.g. seeds).
-
-    Args:
-        runs: metrics dicts (the metrics.json schema), one per run.
-        keys: the metrics to summarise; a dotted key walks nested dicts
-            (``"weighted.f1"``, ``"per_class.cat.recall"``).
-
-    Returns:
-        A DataFrame indexed by metric with columns ``mean``, ``std`` and ``n``.
-        ``std`` is the sample standard deviation (ddof=1), so it is NaN for a single
-        run: one run says nothing about the spread (:func:`format_mean_std` then
-        prints the mean alone).
-    """
-    if isinstance(runs, Mapping) or not isinstance(runs, Sequence) or len(runs) == 0:
-        raise ValueError(f"`runs` must be a non-empty list of metrics dicts. Received: runs={runs!r:.200}")
-    if isinstance(keys, str):
-        keys = (keys,)
-    rows = {}
-    for key in keys:
-        values = np.array([float(_lookup(run, key)) for run in runs], dtype=np.float64)
-        rows[key] = {
-            "mean": float(values.mean()),
-            "std": float(values.std(ddof=1)) if len(values) > 1 else math.nan,
-            "n": len(values),
-        }
-    frame = pd.DataFrame.from_dict(rows, orient="index")[["mean", "std", "n"]]
-    frame["n"] = frame["n"].astype(np.int64)
-    frame.index.name = "metric"
-    return frame
-
-
-def format_mean_std(mean: float, std: float | None = None, percent: bool = True, decimals: int = 2) -> str:
-    """``"99.26 ± 0.21"`` for tables (fractions shown as percentages by default).
-
-    A missing or NaN ``std`` (a single run) prints the mean alone.
-    """
-    scale = 100.0 if percent else 1.0
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "n/a"
-    text = f"{mean * scale:.{decimals}f}"
-    if std is not None and not math.isnan(std):
-        text += f" ± {std * scale:.{decimals}f}"
-    return text
 
 
 def macro_scores(y_true, y_pred, num_classes: int) -> dict:
@@ -282,23 +209,3 @@ def macro_metric(key: str, num_classes: int):
     if key not in ("precision", "recall", "f1"):
         raise ValueError(f"`key` must be 'precision', 'recall' or 'f1'. Received: key={key!r}")
     return lambda y_true, y_pred: macro_scores(y_true, y_pred, num_classes)[key]
-
-
-def percent_decimals(total: int) -> int:
-    """The decimals a percentage over ``total`` test images supports: the fewest whose last
-    digit is no larger than one image (270 images: one image is 0.37 points, so 1 decimal;
-    30 images: 0 decimals; 10,000: 2)."""
-    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 1:
-        raise ValueError(f"`total` must be a positive number of images. Received: total={total!r}")
-    return max(0, math.ceil(-math.log10(100.0 / int(total)) - 1e-12))
-
-
-def format_interval(value: float, low: float, high: float, decimals: int = 1, percent: bool = True) -> str:
-    """``"99.3 [97.3, 99.8]"``: a value and its interval (fractions shown as percentages)."""
-    scale = 100.0 if percent else 1.0
-
-    def number(x: float) -> str:
-        text = f"{x * scale:.{decimals}f}"
-        return text.lstrip("-") if float(text) == 0 else text  # no "-0"
-
-    return f"{number(value)} [{number(low)}, {number(high)}]"

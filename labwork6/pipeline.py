@@ -13,20 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+from labwork6.notebook_files import numbered_notebooks
+
 KERNEL_NAME = "python3"  # the kernelspec that `make install` puts into the virtual environment
 
 
 class NotebookFailed(RuntimeError):
     """A cell of a notebook raised; the message names the notebook and the cell."""
-
-
-def numbered_notebooks(folder) -> list[Path]:
-    """The notebooks ``NN_*.ipynb`` of ``folder`` in order."""
-    folder = Path(folder)
-    notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    if not notebooks:
-        raise FileNotFoundError(f"No numbered notebooks (NN_name.ipynb) in {folder}")
-    return notebooks
 
 
 def parameter_value(text: str):
@@ -142,7 +135,7 @@ def run_pipeline(profile: str, *, notebooks=None, root=None, report: bool = True
             flush=True)
     if not report:
         return out_dir
-    from labwork6.report import build_pdf
+    from labwork6.latex import build_pdf
 
     start = time.perf_counter()
     log(f"[{steps}/{steps}] report/Report.6.CNN.tex -> PDF ...", flush=True)
@@ -172,42 +165,6 @@ def planned_runs(profile: str, runs) -> dict[str, tuple[str, int]]:
 def _duration(seconds: float) -> str:
     minutes, seconds = divmod(int(round(seconds)), 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
-def dirty_notebooks(paths) -> list[Path]:
-    """Notebooks among ``paths`` (files or folders) that carry outputs or execution counts."""
-    import nbformat
-
-    dirty = []
-    for notebook in _notebook_files(paths):
-        content = nbformat.read(notebook, as_version=4)
-        if any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in content.cells):
-            dirty.append(notebook)
-    return dirty
-
-
-def strip_outputs(path) -> None:
-    """Remove outputs and execution counts from a notebook, in place."""
-    import nbformat
-
-    content = nbformat.read(path, as_version=4)
-    for cell in content.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    nbformat.write(content, path)
-
-
-def _notebook_files(paths) -> list[Path]:
-    files = []
-    for path in map(Path, paths):
-        if not path.exists():
-            raise FileNotFoundError(f"No such notebook or folder: {path}")
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        else:
-            files.append(path)
-    return files
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Run profiles shared by the CLI, the notebooks and the pipeline, and the machine's fastest precision.
+"""Run profiles shared by the CLI, the notebooks and the pipeline.
 
 A profile says how big a run is: ``smoke`` (CI: a tiny subset, narrow networks, one
 epoch), ``default`` (the main job: digits, the real architectures at full width, a CPU
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import os
-import platform
 from pathlib import Path
 
 PROFILE_ENV = "LABWORK6_PROFILE"
@@ -68,40 +67,3 @@ def get_profile(name: str | None = None) -> dict:
 def runs_root(root: str | os.PathLike | None = None) -> Path:
     """Where run folders go: ``root``, else ``$LABWORK6_RUNS``, else ``./runs``."""
     return Path(root or os.environ.get(RUNS_ENV) or "runs")
-
-
-def cpu_info() -> dict:
-    """The CPU's model name and feature flags, from ``/proc/cpuinfo`` (empty off Linux)."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    fields = {}
-    for line in lines:
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    return {"name": fields.get("model name") or platform.processor(), "flags": fields.get("flags", "").split()}
-
-
-def cpu_supports_bfloat16() -> bool:
-    """True when the CPU has native bfloat16 arithmetic (AMX-BF16 or AVX512-BF16) that oneDNN uses."""
-    flags = cpu_info()["flags"]
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def resolve_precision(precision: str = "auto") -> str:
-    """Turn ``auto`` into the fastest policy that keeps accuracy on this machine.
-
-    ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a CPU with native bfloat16
-    arithmetic, ``float32`` elsewhere (emulated bfloat16 is slower than float32).
-    """
-    valid = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-    if precision not in valid:
-        raise ValueError(f"Unknown precision. Valid: {', '.join(valid)}. Received: precision={precision!r}")
-    if precision != "auto":
-        return precision
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
-        return "mixed_float16"
-    return "mixed_bfloat16" if cpu_supports_bfloat16() else "float32"

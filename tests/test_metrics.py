@@ -8,16 +8,12 @@ import pandas as pd
 import pytest
 
 from labwork6.metrics import (
-    aggregate_runs,
     classification_metrics,
     classification_report_frame,
     confusion_matrix_frame,
-    format_interval,
-    format_mean_std,
     labels_from_probabilities,
     macro_metric,
     macro_scores,
-    percent_decimals,
 )
 
 # Binary: 4 negatives, 6 positives.
@@ -121,39 +117,6 @@ def test_classification_report_frame():
     assert report["support"].tolist() == [3, 4, 3, 10, 10, 10]
 
 
-def test_aggregate_runs_mean_and_sample_std():
-    runs = [
-        {"accuracy": 0.90, "precision": 0.8, "recall": 0.7, "f1": 0.6, "weighted": {"f1": 0.5}},
-        {"accuracy": 0.92, "precision": 0.8, "recall": 0.7, "f1": 0.6, "weighted": {"f1": 0.7}},
-        {"accuracy": 0.94, "precision": 0.8, "recall": 0.7, "f1": 0.6, "weighted": {"f1": 0.9}},
-    ]
-    table = aggregate_runs(runs)
-    assert list(table.index) == ["accuracy", "precision", "recall", "f1"]
-    assert list(table.columns) == ["mean", "std", "n"]
-    assert table.loc["accuracy", "mean"] == pytest.approx(0.92)
-    # sqrt((0.02^2 + 0 + 0.02^2) / (3 - 1)) = 0.02
-    assert table.loc["accuracy", "std"] == pytest.approx(0.02)
-    assert table.loc["precision", "std"] == pytest.approx(0.0)
-    assert table.loc["f1", "n"] == 3
-    nested = aggregate_runs(runs, keys=["weighted.f1"])
-    assert nested.loc["weighted.f1", "std"] == pytest.approx(0.2)
-    single = aggregate_runs(runs[:1])
-    assert math.isnan(single.loc["accuracy", "std"]) and single.loc["accuracy", "n"] == 1
-    with pytest.raises(ValueError, match="'top5'"):
-        aggregate_runs(runs, keys=["top5"])
-    with pytest.raises(ValueError, match="non-empty"):
-        aggregate_runs([])
-
-
-def test_format_mean_std():
-    assert format_mean_std(0.99262, 0.0021) == "99.26 ± 0.21"
-    assert format_mean_std(0.5, float("nan")) == "50.00"
-    assert format_mean_std(1.23456, 0.1, percent=False, decimals=3) == "1.235 ± 0.100"
-    table = aggregate_runs([{"accuracy": 0.9}, {"accuracy": 1.0}], keys=["accuracy"])
-    row = table.loc["accuracy"]
-    assert format_mean_std(row["mean"], row["std"]) == "95.00 ± 7.07"
-
-
 @pytest.mark.parametrize(
     ("y_true", "y_pred", "names", "message"),
     [
@@ -204,21 +167,3 @@ def test_macro_scores_equal_classification_metrics():
             assert macro_metric(key, 6)(y_true, y_pred) == pytest.approx(expected[key])
     with pytest.raises(ValueError, match="key='accuracy'"):
         macro_metric("accuracy", 6)
-
-
-@pytest.mark.parametrize("total, decimals", [(1, 0), (30, 0), (100, 0), (101, 1), (270, 1), (1000, 1), (1001, 2),
-                                             (10_000, 2)])
-def test_percent_decimals_follow_one_image(total, decimals):
-    # one image is 100 / total points: the last printed digit is no larger than that
-    assert percent_decimals(total) == decimals
-    assert 10 ** -decimals <= 100 / total or decimals == 0
-
-
-def test_percent_decimals_and_format_interval_checks():
-    with pytest.raises(ValueError, match="total=0"):
-        percent_decimals(0)
-    with pytest.raises(ValueError, match="total=2.5"):
-        percent_decimals(2.5)
-    assert format_interval(0.9926, 0.9734, 0.998, 1) == "99.3 [97.3, 99.8]"
-    assert format_interval(-0.001, -0.012, 0.01, 0) == "0 [-1, 1]"  # no "-0"
-    assert format_interval(0.5, 0.25, 0.75, 2, percent=False) == "0.50 [0.25, 0.75]"

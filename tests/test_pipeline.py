@@ -15,8 +15,9 @@ import nbformat
 import pytest
 
 from labwork6.cli import main
-from labwork6.metrics import percent_decimals
-from labwork6.pipeline import NotebookFailed, execute_notebook, numbered_notebooks, parameter_value, run_pipeline
+from labwork6.latex import percent_decimals
+from labwork6.notebook_files import numbered_notebooks
+from labwork6.pipeline import NotebookFailed, execute_notebook, parameter_value, run_pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from labwork6 import baseline, comparison, latex, report, report_numbers, robustness
+from labwork6 import baseline, comparison, latex, report, report_data, report_numbers, robustness
 from labwork6.comparison import SVC_LABEL, load_runs
 from labwork6.data import load_dataset
 from labwork6.metrics import classification_metrics, confusion_matrix_frame
@@ -404,7 +404,7 @@ def test_budget_wording_when_the_budgets_differ(generated):
     for run in runs:
         if run["config"]["model"] == "resnet19":
             run["config"] = run["config"] | {"epochs": 2}
-    numbers = design.budget_numbers(report.ReportData(PROFILE, runs))
+    numbers = design.budget_numbers(report_data.ReportData(PROFILE, runs))
     assert not numbers["MatchedTraining"] and numbers["SameBatchSize"] and not numbers["SameEpochs"]
     assert numbers["BudgetText"] == ("the training budgets differ: VGG19 was trained for 3 epochs of 2 steps with "
                                      "batches of 32 (6 steps); ResNet19 was trained for 2 epochs of 2 steps with "
@@ -472,13 +472,19 @@ def test_report_author_is_read_from_pyproject(tmp_path):
     assert report.report_author(tmp_path / "report" / "generated") == "Ada Lovelace"
     (tmp_path / "pyproject.toml").write_text('[tool.labwork6]\nauthor = ""\n')
     assert report.report_author(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text('[tool.labwork6]\nauthor = "Ada" # a comment\nauthor-note = "x"\n')
+    assert report.report_author(tmp_path) == "Ada"
+    (tmp_path / "pyproject.toml").write_text('[tool.labwork6]\nauthor = "Ada\n')
+    with pytest.raises(ValueError, match="not valid TOML"):
+        report.report_author(tmp_path)
 
 
 def test_gradcam_reading_and_recomputed_robustness(generated, tmp_path):
     """A run with a saved (untrained) model: its corrupted predictions are recomputed from
     model.keras and must give the counts of its robustness.csv; Grad-CAM is measured."""
+    from labwork6.recipes import resolve_config, run_dataset
     from labwork6.robustness import robustness_table
-    from labwork6.train import build_model, resolve_config, run_dataset
+    from labwork6.train import build_model
 
     root, _ = generated
     run_dir = tmp_path / PROFILE / "digits-vgg19-seed0"
@@ -499,7 +505,7 @@ def test_gradcam_reading_and_recomputed_robustness(generated, tmp_path):
     assert len(long) == len(table) * len(predicted)
     right = (long["prediction"].to_numpy() == data.test.labels[long["index"].to_numpy()])
     assert right.reshape(len(table), -1).sum(axis=1).tolist() == table["correct"].tolist()
-    reading = report.gradcam_reading(run)
+    reading = report_data.gradcam_reading(run)
     assert reading["layer"] == "block5_conv4" and reading["map"] == "2×2"
     if "bright_share" in reading:  # an untrained model may give empty maps everywhere
         assert 0 <= reading["bright_share"] <= 1 and 0 < reading["bright_area"] < 1

@@ -13,7 +13,7 @@
   (:func:`robustness_frames`, :func:`mean_corruption_table`) and per pair
   (:func:`paired_robustness`).
 
-Notebook 05 and :mod:`labwork6.report` use them.
+Notebook 05 and the report (:mod:`labwork6.report_data` and the modules that read it) use them.
 """
 
 from labwork6.comparison.loading import (
@@ -27,7 +27,6 @@ from labwork6.comparison.loading import (
     epoch_seconds,
     group_runs,
     load_runs,
-    model_for_run,
     model_label,
     primary_models,
     prose_label,
@@ -64,7 +63,7 @@ __all__ = [
     "ALPHA", "BASELINE_MODEL", "COST_KEYS", "METRICS", "MODEL_LABELS", "N_RESAMPLES", "SVC_LABEL", "comparison_table",
     "compared_pairs", "corrupted_predictions", "data_table", "epoch_seconds", "format_comparison", "format_paired",
     "format_per_class", "format_robustness", "format_runs_table", "group_runs", "load_runs", "mean_corruption_table",
-    "metric_cell", "model_for_run", "model_label", "pair_verdict", "paired_comparisons", "paired_robustness",
+    "metric_cell", "model_label", "pair_verdict", "paired_comparisons", "paired_robustness",
     "per_class_table", "pooled_robustness", "primary_models", "prose_label", "recipe_table", "robustness_frames",
     "run_intervals", "run_robustness", "runs_by_seed", "runs_table", "short_label", "summed_confusion_matrix",
     "table_cell", "test_predictions",

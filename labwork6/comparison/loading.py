@@ -13,13 +13,12 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.metrics import macro_metric, macro_scores
-from labwork6.models import get_model, model_family
+from labwork6.models import model_family
 from labwork6.profiles import PROFILES, get_profile
 from labwork6.profiles import runs_root as resolve_runs_root
 from labwork6.runs import find_runs, load_run
@@ -45,17 +44,6 @@ N_RESAMPLES = 2000
 def model_label(name: str) -> str:
     """How a model (``vgg19_bn``) is written in the report (``VGG19-BN``)."""
     return MODEL_LABELS.get(name, name)
-
-
-def model_for_run(run: dict, input_shape=None) -> keras.Model:
-    """The bare (untrained) network of a run, built as the training built it, at the
-    network's ``input_shape`` (or at ``input_shape`` when given)."""
-    config = run["config"]
-    binary = int(config["num_classes"]) == 2
-    input_shape = config["input_shape"] if input_shape is None else input_shape
-    return get_model(config["model"], input_shape=tuple(int(d) for d in input_shape),
-                     num_classes=int(config["num_classes"]), width=config.get("width", 1.0),
-                     classifier_activation="sigmoid" if binary else "softmax", **(config.get("model_options") or {}))
 
 
 # --------------------------------------------------------------------------- runs

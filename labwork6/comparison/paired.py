@@ -22,8 +22,7 @@ from labwork6.comparison.loading import (
     short_label,
     test_predictions,
 )
-from labwork6.latex import MISSING_CELL
-from labwork6.metrics import format_interval, percent_decimals
+from labwork6.latex import MISSING_CELL, format_interval, percent_decimals
 from labwork6.stats import compare
 
 

@@ -27,8 +27,8 @@ from labwork6.comparison.loading import (
     test_predictions,
 )
 from labwork6.comparison.paired import compared_pairs, same_images
-from labwork6.latex import MISSING_CELL
-from labwork6.metrics import format_interval, labels_from_probabilities, percent_decimals
+from labwork6.latex import MISSING_CELL, format_interval, percent_decimals
+from labwork6.metrics import labels_from_probabilities
 from labwork6.robustness import (
     ROBUSTNESS_FILE,
     ROBUSTNESS_PREDICTIONS,

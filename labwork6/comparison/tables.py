@@ -3,7 +3,7 @@ per class, and the training settings and data of the report.
 
 Each table comes unrounded (for the CSV files and notebooks) and formatted for reading
 (``format_*``): percentages at the precision the test split supports
-(:func:`labwork6.metrics.percent_decimals`), a single run with its 95% interval, several
+(:func:`labwork6.latex.percent_decimals`), a single run with its 95% interval, several
 seeds as mean ± std.
 """
 
@@ -25,8 +25,17 @@ from labwork6.comparison.loading import (
     model_label,
     run_intervals,
 )
-from labwork6.latex import MISSING_CELL, fixed, is_missing, shape_text, thousands
-from labwork6.metrics import SUMMARY_KEYS, format_interval, format_mean_std, percent_decimals
+from labwork6.latex import (
+    MISSING_CELL,
+    fixed,
+    format_interval,
+    format_mean_std,
+    is_missing,
+    percent_decimals,
+    shape_text,
+    thousands,
+)
+from labwork6.metrics import SUMMARY_KEYS
 
 
 def runs_table(runs: Iterable[dict]) -> pd.DataFrame:
@@ -187,7 +196,7 @@ def per_class_table(runs: Iterable[dict]) -> pd.DataFrame:
             row = {"model": name, "class": class_name, "n": len(group),
                    "support": int(group[0]["metrics"]["per_class"][class_name]["support"])}
             for key in ("precision", "recall", "f1"):
-                # read directly: a class name may contain dots, which aggregate_runs' keys split on
+                # read directly: a class name may contain dots, which dotted keys would split on
                 values = np.array([float(run["metrics"]["per_class"][class_name][key]) for run in group])
                 row[f"{key}_mean"] = float(values.mean())
                 row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan

@@ -16,9 +16,10 @@ Sources (``load_dataset(source)``):
 ``read_folder(root)`` reads every image of a folder, one class being enough (to evaluate a
 model on some of its classes). Data code does not plot: the notebooks draw the pictures.
 
-Modules: ``core`` (Split, Dataset, names), ``splits`` (stratified seeded splitting),
-``images`` (decoding, size checks, resizing), ``folders`` (image folders), ``keras_datasets``
-(the keras.datasets cache), ``named`` (``load_dataset``), ``export`` (PNG export, leakage).
+Modules: ``sampling`` (stratified seeded draws, scikit-learn), ``core`` (Split, Dataset, names),
+``splits`` (splitting into train, val and test), ``images`` (decoding, size checks, resizing),
+``folders`` (image folders), ``keras_datasets`` (the keras.datasets cache), ``named``
+(``load_dataset``), ``export`` (PNG export, leakage).
 """
 
 from labwork6.data.core import BUILTIN_DATASETS, DATASET_NAMES, KERAS_DATASETS, SPLITS, Dataset, Split

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from labwork6.data.splits import stratified_choice
+from labwork6.data.sampling import stratified_draw
 
 SPLITS = ("train", "val", "test")
 BUILTIN_DATASETS = ("digits", "faces")
@@ -146,12 +146,14 @@ class Dataset:
                 f"({self.num_classes}) so that each class keeps an image. "
                 f"Received: max_per_split={max_per_split!r}."
             )
-        rng = np.random.default_rng(seed)
+        random_state = np.random.RandomState(seed)
         parts = {}
         for split, part in self.splits.items():
             if len(part) <= max_per_split:
                 parts[split] = part
                 continue
-            parts[split] = part.take(stratified_choice(part.labels, int(max_per_split), rng, at_least_one=True))
+            # drop the surplus, stratified: every class keeps at least one image
+            dropped = stratified_draw(part.labels, len(part) - int(max_per_split), random_state)
+            parts[split] = part.take(np.setdiff1d(np.arange(len(part)), dropped))
         note = f"subsampled to at most {max_per_split} images per split (stratified, seed {seed})"
         return dataclasses.replace(self, **parts, notes=[*self.notes, note], skipped=list(self.skipped))

@@ -1,15 +1,14 @@
-"""Stratified, seeded splitting: how many images of each class go to val and test, and which."""
+"""Stratified, seeded splitting of one :class:`~labwork6.data.core.Split` into train, val and test."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from labwork6.data.core import Split
+from labwork6.data.core import Split
+from labwork6.data.sampling import stratified_draw
 
 
 def check_fractions(fractions: dict[str, float]) -> None:
@@ -32,47 +31,15 @@ def check_fractions(fractions: dict[str, float]) -> None:
         )
 
 
-def _allocate(counts: np.ndarray, n: int, caps: np.ndarray, rng, at_least_one: bool) -> np.ndarray:
-    """Images to take per class: proportional to ``counts``, summing to ``n`` where ``caps`` allow."""
-    quotas = n * counts / counts.sum()
-    take = np.minimum(np.floor(quotas + 1e-9).astype(np.int64), caps)
-    floor_one = np.minimum(1, caps) if at_least_one and n >= np.count_nonzero(caps) else np.zeros_like(caps)
-    take = np.maximum(take, floor_one)
-    tie_break = rng.random(len(counts))
-    while take.sum() < n:
-        room = np.flatnonzero(take < caps)
-        if not len(room):
-            break
-        order = room[np.lexsort((tie_break[room], -(quotas - take)[room]))]
-        take[order[0]] += 1
-    while take.sum() > n:
-        spare = np.flatnonzero(take > floor_one)
-        order = spare[np.lexsort((tie_break[spare], (quotas - take)[spare]))]
-        take[order[0]] -= 1
-    return take
-
-
-def stratified_choice(labels: np.ndarray, n: int, rng, *, keep_one: bool = False, at_least_one: bool = False):
-    """Sorted indices of ``n`` images drawn per class in proportion to the class counts.
-
-    ``keep_one`` leaves at least one image of every class out (so that train keeps each class);
-    ``at_least_one`` gives every class at least one image when ``n`` allows it.
-    """
-    classes, counts = np.unique(labels, return_counts=True)
-    caps = counts - 1 if keep_one else counts
-    take = _allocate(counts, n, caps, rng, at_least_one)
-    chosen = [rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, take, strict=True)]
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
-
-
 def carve(part: Split, fractions: dict[str, float], seed: int, class_names: list[str], what: str) -> dict[str, Split]:
     """Split ``part`` into train plus the splits in ``fractions`` (stratified, seeded).
 
-    Test is drawn first, then val, each rounded up; train keeps at least one image of every
-    class. ``what`` names the images in errors and warnings.
+    Test is drawn first, then val, each rounded up, by :func:`~labwork6.data.sampling.stratified_draw`
+    (scikit-learn); train keeps at least one image of every class. ``what`` names the images in
+    errors and warnings.
     """
     check_fractions(fractions)
-    rng = np.random.default_rng(seed)
+    random_state = np.random.RandomState(seed)
     n = len(part)
     remaining = np.arange(n)
     result = {}
@@ -80,15 +47,14 @@ def carve(part: Split, fractions: dict[str, float], seed: int, class_names: list
         if split not in fractions:
             continue
         wanted = math.ceil(round(fractions[split] * n, 9))
-        chosen = stratified_choice(part.labels[remaining], wanted, rng, keep_one=True, at_least_one=True)
+        chosen = stratified_draw(part.labels[remaining], wanted, random_state)
         result[split] = remaining[chosen]
         remaining = np.delete(remaining, chosen)
     received = ", ".join(f"{s}_fraction={f!r}" for s, f in fractions.items())
     for split, indices in result.items():
-        if not len(indices) or not len(remaining):
-            empty = split if not len(indices) else "train"
+        if not len(indices):
             raise ValueError(
-                f"Splitting the {n} images of {what} with {received} leaves the {empty} split empty "
+                f"Splitting the {n} images of {what} with {received} leaves the {split} split empty "
                 f"(train keeps at least one image of each class). Use fractions in (0, 1) that leave "
                 "every split at least one image, or add images."
             )

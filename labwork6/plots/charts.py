@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+from sklearn.metrics import ConfusionMatrixDisplay
 
 #: Line style of each split in :func:`plot_history`.
 _SPLIT_STYLES = {"train": "-", "val": "--"}
@@ -111,35 +112,17 @@ def plot_confusion_matrix(
     size = len(cm_frame)
     side = side or min(12.0, 1.6 + 0.45 * size)
     fig, ax = plt.subplots(figsize=(side, side))
-    ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(values.max(), 1))
     crowded = size > 5 and max(len(str(c)) for c in cm_frame.columns) > 2
-    ax.set_xticks(
-        range(size),
-        [str(c) for c in cm_frame.columns],
-        rotation=45 if crowded else 0,
-        ha="right" if crowded else "center",
-    )
-    ax.set_yticks(range(size), [str(c) for c in cm_frame.index])
+    display = ConfusionMatrixDisplay(values if normalize else counts.astype(np.int64),
+                                     display_labels=[str(c) for c in cm_frame.columns])
+    display.plot(ax=ax, cmap="Blues", colorbar=False, include_values=size <= 20,
+                 values_format=".2f" if normalize else "d", xticks_rotation=45 if crowded else "horizontal",
+                 im_kw={"vmin": 0, "vmax": 1 if normalize else max(values.max(), 1)}, text_kw={"fontsize": 8})
+    if crowded:
+        plt.setp(ax.get_xticklabels(), ha="right")
     ax.tick_params(labelsize=8)
     ax.set_xlabel("predicted class", fontsize=9)
     ax.set_ylabel("true class", fontsize=9)
-    if size <= 20:
-        threshold = values.max() / 2
-        for i in range(size):
-            for j in range(size):
-                if normalize:
-                    text = f"{values[i, j]:.2f}" if counts[i, j] else "0"
-                else:
-                    text = f"{int(counts[i, j])}"
-                ax.text(
-                    j,
-                    i,
-                    text,
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if values[i, j] > threshold else "black",
-                )
     ax.set_title(title or ("confusion matrix (rows normalised)" if normalize else "confusion matrix"), fontsize=9)
     fig.tight_layout()
     return fig

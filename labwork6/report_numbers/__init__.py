@@ -1,6 +1,6 @@
 """The numbers the report's prose quotes, one section at a time, from a report's runs.
 
-Each section is a small function of a :class:`labwork6.report.ReportData` that returns a plain
+Each section is a small function of a :class:`labwork6.report_data.ReportData` that returns a plain
 dict of macro name -> value (:data:`SECTIONS`); :func:`report_numbers` merges them and
 :func:`labwork6.latex.write_numbers` writes them as ``numbers.tex``: ``True``/``False`` as
 ``\\newif`` flags, None (a value the runs do not have) as "n/a". A new number is one more
@@ -38,7 +38,7 @@ from labwork6.report_numbers.design import (
 from labwork6.report_numbers.results import baseline_numbers, curve_numbers, model_numbers, verdict_numbers
 
 if TYPE_CHECKING:
-    from labwork6.report import ReportData
+    from labwork6.report_data import ReportData
 
 #: The sections of ``numbers.tex``: each returns a dict of macro name -> value.
 SECTIONS: tuple[Callable[[ReportData], dict], ...] = (

@@ -10,18 +10,17 @@ import numpy as np
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.comparison import model_label, per_class_table, prose_label, summed_confusion_matrix
-from labwork6.latex import fixed, is_missing, shape_text
-from labwork6.metrics import format_mean_std, percent_decimals
+from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, shape_text
 from labwork6.report_numbers.results import PAIRS, pair_models
 from labwork6.report_numbers.wording import figure_path, known, percent, times, words
 from labwork6.robustness import CORRUPTIONS, SEVERITIES
 
 if TYPE_CHECKING:
-    from labwork6.report import ReportData
+    from labwork6.report_data import ReportData
 
 #: How many shared errors the prose names one by one.
 LISTED_ERRORS = 6
-#: The most misclassified images the error figure of :mod:`labwork6.report` shows.
+#: The most misclassified images the error figure of :mod:`labwork6.report_figures` shows.
 ERRORS_SHOWN = 21
 
 
@@ -201,14 +200,14 @@ def filter_numbers(data: ReportData) -> dict:
     kernels = data.trained_filters
     if len(kernels) < 2 or kernels["vgg"].shape != kernels["resnet"].shape:
         return {"FiltersAlike": False, "FilterDifference": None, "FilterMagnitude": None, "FilterSeed": None}
-    from labwork6.comparison import model_for_run
     from labwork6.features import first_layer_filters
+    from labwork6.recipes import build_network
 
     runs = {family: data.first_run(family) for family in kernels}
     fresh = {}
     for family, run in runs.items():
         keras.utils.set_random_seed(int(run["config"]["seed"]))  # as the training does before building
-        fresh[family] = first_layer_filters(model_for_run(run))
+        fresh[family] = first_layer_filters(build_network(run["config"]))
     same_start = bool(np.allclose(fresh["vgg"], fresh["resnet"]))
     difference = float(np.abs(kernels["vgg"] - kernels["resnet"]).max())
     magnitude = float(np.abs(kernels["vgg"]).mean())
@@ -218,7 +217,7 @@ def filter_numbers(data: ReportData) -> dict:
 
 def feature_numbers(data: ReportData) -> dict:
     """The first-layer filters, the first and last feature maps shown, and the Grad-CAM layer,
-    its map size and where its heatmaps put their weight (:func:`labwork6.report.gradcam_reading`)."""
+    its map size and where its heatmaps put their weight (:func:`labwork6.report_data.gradcam_reading`)."""
     from labwork6 import features
 
     numbers = {}

@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labwork6.comparison import ALPHA, N_RESAMPLES, model_for_run, model_label
+from labwork6.comparison import ALPHA, N_RESAMPLES, model_label
 from labwork6.latex import fixed, shape_text, thousands
 from labwork6.models import facts as model_facts
 from labwork6.models import layer_table
 from labwork6.models.summary import check_formulas
+from labwork6.recipes import build_network
 from labwork6.report_numbers.wording import known, seeds_text, times, words
 
 if TYPE_CHECKING:
-    from labwork6.report import ReportData
+    from labwork6.report_data import ReportData
 
 OPTIMIZER_LABELS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD with Nesterov momentum"}
 #: The largest pixel value: the datasets hold uint8 images, which the model's preprocessing
@@ -178,7 +179,8 @@ def architecture_numbers(data: ReportData) -> dict:
     preset = RESNET_PRESETS.get(data.roles["resnet"] or "resnet19", RESNET_PRESETS["resnet19"])
     numbers.update({
         "VggBlockConvs": ", ".join(map(str, VGG_CONFIGS[19])), "VggBlockFilters": ", ".join(map(str, VGG_FILTERS)),
-        "VggBlocks": len(VGG_FILTERS), "VggKernel": vgg.get("kernel"), "VggPoolSize": vgg.get("pool_size"),
+        "VggBlocks": len(VGG_FILTERS), "VggKernel": shape_text(vgg.get("kernel")),
+        "VggPoolSize": shape_text(vgg.get("pool_size")),
         "VggPoolStride": vgg.get("pool_stride"), "ResSmallStem": preset.get("stem") == "small",
         "ResBlocksPerStage": ", ".join(str(stage.blocks) for stage in RESNET_PRESETS["resnet19"]["stages"]),
         "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]), "VggCompactHeadUnits": thousands(VGG_HEADS["compact"]),
@@ -190,7 +192,7 @@ def architecture_numbers(data: ReportData) -> dict:
         "VggHeadDropout": bool(vgg.get("dropout_rate")),
         "VggFlattenLength": thousands(vgg.get("flatten_length")),
         "VggDenseShare": known(lambda share: fixed(100 * share, 0), vgg.get("dense_share")),
-        "VggLastMap": vgg.get("last_map"), "ResLastMap": resnet.get("last_map"),
+        "VggLastMap": shape_text(vgg.get("last_map")), "ResLastMap": shape_text(resnet.get("last_map")),
         "ResDownsampling": resnet.get("downsampling"),
     })
     # the maps the smallest allowed input leaves in the last stage (min_image_size / downsampling)
@@ -210,7 +212,7 @@ def cost_numbers(data: ReportData) -> dict:
     vgg_run, resnet_run = data.first_run("vgg"), data.first_run("resnet")
     at_vgg_input = None
     if vgg_run and resnet_run and list(vgg_run["config"]["input_shape"]) != list(resnet_run["config"]["input_shape"]):
-        model = model_for_run(resnet_run, input_shape=vgg_run["config"]["input_shape"])
+        model = build_network(resnet_run["config"], input_shape=vgg_run["config"]["input_shape"])
         at_vgg_input = int(layer_table(model).iloc[-1]["multiply_adds"])
     vgg_adds = vgg_run["config"].get("multiply_adds") if vgg_run else None
     own_adds = resnet_run["config"].get("multiply_adds") if resnet_run else None

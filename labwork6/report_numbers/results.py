@@ -10,14 +10,13 @@ import numpy as np
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.baseline import SVC_MAX_TRAIN
 from labwork6.comparison import SVC_LABEL, epoch_seconds, metric_cell, model_label, table_cell
-from labwork6.latex import fixed, is_missing, thousands
-from labwork6.metrics import format_mean_std, percent_decimals
+from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, thousands
 from labwork6.report_numbers.wording import figure_path, known, percent, times, words
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from labwork6.report import ReportData
+    from labwork6.report_data import ReportData
 
 METRIC_TITLES = (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"), ("f1", "Fscore"))
 #: The pairs the report tests: macro prefix -> (family or "svc", family or "svc").

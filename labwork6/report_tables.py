@@ -1,0 +1,234 @@
+"""The report's tables: one builder per table of :data:`TABLES`, each a function of a
+:class:`~labwork6.report_data.ReportData` returning a :class:`labwork6.latex.Table` (or None when
+the runs do not allow the table); and the architecture tables built from a model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import keras
+import pandas as pd
+
+from labwork6.comparison import (
+    data_table,
+    format_paired,
+    format_per_class,
+    format_robustness,
+    format_runs_table,
+    per_class_table,
+    recipe_table,
+)
+from labwork6.latex import Table, fixed, shape_text, thousands
+from labwork6.models import facts as model_facts
+from labwork6.models import layer_table
+from labwork6.report_data import ReportData
+
+# --------------------------------------------------------------------------- from built models
+
+
+def vgg_vs_resnet50_table() -> pd.DataFrame:
+    """The slides' "VGG19 vs ResNet50" table next to the values computed here.
+
+    Parameters and multiply-adds come from :func:`labwork6.models.get_model` at
+    224x224x3 with 1000 classes (the papers' setting); the top-5 errors are the papers'
+    (He et al. 2016, Table 4). The last column says what the slide got wrong, with VGG16
+    built and counted the same way: the slide's "138M" and "15.3B" are VGG16's.
+    """
+    vgg, resnet = model_facts.reference_counts("vgg19"), model_facts.reference_counts("resnet50")
+    vgg16 = model_facts.reference_counts("vgg16")
+    slide = model_facts.SLIDE_VGG19_VS_RESNET50
+    rows = {
+        "Accuracy (top-5 error, ImageNet)": [
+            slide["top5_error"]["vgg19"], slide["top5_error"]["resnet50"],
+            model_facts.PAPER_TOP5_ERROR["vgg19"], model_facts.PAPER_TOP5_ERROR["resnet50"],
+            "columns swapped; these are top-5 errors, not accuracies"],
+        "Parameters": [
+            slide["parameters"]["vgg19"], slide["parameters"]["resnet50"],
+            thousands(vgg["parameters"]["trainable"]), thousands(resnet["parameters"]["trainable"]),
+            f"columns swapped; {slide['parameters']['resnet50']} is VGG16's count "
+            f"({thousands(vgg16['parameters']['trainable'])} computed here)"],
+        "Multiply-adds (G)": [
+            slide["complexity"]["vgg19"], slide["complexity"]["resnet50"],
+            fixed(vgg["multiply_adds"] / 1e9, 2), fixed(resnet["multiply_adds"] / 1e9, 2),
+            f"columns swapped; {slide['complexity']['resnet50'].split()[0]} is about VGG16's "
+            f"({fixed(vgg16['multiply_adds'] / 1e9, 2)} G computed here); the papers' FLOPs are multiply-adds"],
+        "Convolution (structure)": [
+            slide["structure"]["vgg19"], slide["structure"]["resnet50"],
+            f"{vgg['conv']} conv, {vgg['pool']} max pool, {vgg['dense']} fully connected",
+            f"{resnet['conv']} conv (+{resnet['projection']} projections), global average pool, "
+            f"{resnet['dense']} fully connected",
+            "columns swapped"],
+    }
+    frame = pd.DataFrame.from_dict(
+        rows, orient="index",
+        columns=pd.MultiIndex.from_tuples([("Slide (as printed)", "VGG19"), ("Slide (as printed)", "ResNet50"),
+                                           ("Corrected", "VGG19"), ("Corrected", "ResNet50"),
+                                           ("", "What was wrong")]))
+    frame.index.name = "Factor"
+    return frame
+
+
+_LAYER_TYPES = {"Conv2D": "conv", "MaxPooling2D": "max pool", "Flatten": "flatten", "Dense": "dense",
+                "BatchNormalization": "batch norm", "Activation": "activation"}
+_NOT_SHOWN = (keras.layers.InputLayer, keras.layers.Dropout, keras.layers.ReLU, keras.layers.Activation)
+
+
+def architecture_table(model: keras.Model) -> pd.DataFrame:
+    """The layers of a built VGG with the slides' quantities, one row per weight, batch
+    normalisation or pooling layer (dropout and activation layers, which have no parameters
+    and keep the shape, are left out).
+
+    Columns: ``Layer``, ``Type``, ``Input`` (H×W×D), ``F``, ``S``, ``P``, ``K``,
+    ``Output`` from ``((H - F + 2P)/S + 1) × ((W - F + 2P)/S + 1) × K``, ``K(F·F·D+1)``
+    (for a dense layer F = 1 and D is its input length), ``Parameters`` (Keras'
+    ``count_params``) and ``Multiply-adds``; a last row ``total`` (all layers).
+    """
+    table = layer_table(model).set_index("name")
+    blank = dict.fromkeys(("Type", "Input", "F", "S", "P", "K", "Output", "K(F·F·D+1)"), "")
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, _NOT_SHOWN):
+            continue
+        info = table.loc[layer.name]
+        kind = type(layer).__name__
+        input_shape = tuple(int(d) for d in layer.input.shape[1:])
+        row = {"Layer": layer.name, **blank, "Type": _LAYER_TYPES.get(kind, kind), "Input": shape_text(input_shape),
+               "Output": shape_text(info["output_shape"]), "Parameters": thousands(info["parameters"]),
+               "Multiply-adds": thousands(info["multiply_adds"])}
+        if isinstance(layer, keras.layers.Conv2D):
+            row.update(F=int(info["F"]), S=int(info["S"]), P=int(info["P"]), K=int(info["K"]),
+                       Output=shape_text(info["formula_output_shape"]))
+            row["K(F·F·D+1)"] = thousands(info["formula_parameters"])
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            size, stride = layer.pool_size[0], layer.strides[0]
+            height, width, depth = input_shape
+            row.update(F=size, S=stride, P=0,
+                       Output=shape_text(((height - size) // stride + 1, (width - size) // stride + 1, depth)))
+        elif isinstance(layer, keras.layers.Dense):
+            row.update(K=layer.units)
+            row["K(F·F·D+1)"] = thousands(info["formula_parameters"])
+        rows.append(row)
+    total = table.loc["total"]
+    rows.append({"Layer": "total", **blank, "Parameters": thousands(total["parameters"]),
+                 "Multiply-adds": thousands(total["multiply_adds"])})
+    return pd.DataFrame(rows).set_index("Layer")
+
+
+def resnet_stages_table(model: keras.Model) -> pd.DataFrame:
+    """The stages of a built ResNet: output size, blocks, filters, first stride, layers."""
+    rows = []
+    stem = model.get_layer("conv1_conv")
+    rows.append({"Stage": "stem (conv1)", "Output": shape_text(model.get_layer("conv1_relu").output.shape[1:]),
+                 "Blocks": "–", "Filters": stem.filters, "Kernel": shape_text(stem.kernel_size),
+                 "Stride": stem.strides[0], "Weight layers": 1})
+    stage = 2
+    while True:
+        blocks = [layer for layer in model.layers if re.fullmatch(rf"conv{stage}_block\d+_out", layer.name)]
+        if not blocks:
+            break
+        convs = [layer for layer in model.layers
+                 if isinstance(layer, keras.layers.Conv2D) and layer.name.startswith(f"conv{stage}_")]
+        main = [layer for layer in convs if not layer.name.endswith("_0_conv")]
+        first = [layer for layer in convs if layer.name.startswith(f"conv{stage}_block1_")]
+        rows.append({"Stage": f"conv{stage}", "Output": shape_text(blocks[-1].output.shape[1:]),
+                     "Blocks": len(blocks), "Filters": blocks[-1].output.shape[-1],
+                     "Kernel": " / ".join(sorted({shape_text(c.kernel_size) for c in main})),
+                     "Stride": max(layer.strides[0] for layer in first),
+                     "Weight layers": len(main)})
+        stage += 1
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            rows.append({"Stage": layer.name, "Output": str(layer.units), "Blocks": "–", "Filters": "–",
+                         "Kernel": "dense", "Stride": "–", "Weight layers": 1})
+    frame = pd.DataFrame(rows).set_index("Stage")
+    frame.loc["total"] = ["", "", "", "", "", int(sum(frame["Weight layers"]))]
+    return frame
+
+
+# --------------------------------------------------------------------------- from the runs
+
+
+def _per_class(data: ReportData) -> Table:
+    classes = per_class_table(data.runs)
+    shown = format_per_class(classes, [name for name in data.roles.values() if name])
+    long_list = len(shown) > 25
+    return Table(shown, numeric=classes, longtable=long_list, label="tab:per-class" if long_list else None,
+                 caption="Per-class precision, recall and F1 on the test split (\\%)." if long_list else None)
+
+
+def _architecture(data: ReportData) -> Table | None:
+    if data.vgg_model is None:
+        return None
+    frame = architecture_table(data.vgg_model)
+    # VGG19-BN has 42 rows, which fit one page in the report's float
+    return Table(frame, longtable=len(frame) > 50, column_format="llrrrrrrrrrr")
+
+
+def _data(data: ReportData) -> Table:
+    class_counts = data.baseline[0]["config"].get("class_counts") if data.baseline else None
+    return Table(data_table(data.runs, pd.DataFrame(class_counts) if class_counts else None))
+
+
+def _slide(data: ReportData) -> Table:
+    widths = (2.2, 1.4, 2.0, 2.1, 2.6, 3.4)  # cm: the long cells wrap
+    return Table(vgg_vs_resnet50_table(),
+                 column_format="".join(f">{{\\raggedright\\arraybackslash}}p{{{width}cm}}" for width in widths))
+
+
+def _recipe(data: ReportData) -> Table:
+    frame = recipe_table(data.runs)
+    return Table(frame, column_format="l" * (frame.shape[1] + 1))
+
+
+def _every_run(data: ReportData) -> Table:
+    return Table(format_runs_table(data.per_run), numeric=data.per_run.set_index(["model", "seed"]))
+
+
+def _paired(data: ReportData) -> Table | None:
+    if data.paired.empty:
+        return None
+    shown = format_paired(data.paired, data.robust_pairs)
+    return Table(shown, numeric=data.paired.set_index(["model_a", "model_b", "seed"]),
+                 column_format="ll" + "r" * shown.shape[1])
+
+
+def _robustness(data: ReportData) -> Table | None:
+    if not data.robustness:
+        return None
+    numeric = pd.concat(data.robustness, names=["model", "row"]).reset_index(level="row", drop=True)
+    return Table(format_robustness(data.robustness), numeric=numeric)
+
+
+def _corruptions(data: ReportData) -> Table | None:
+    if not data.robustness:
+        return None
+    from labwork6.robustness import parameters_frame
+
+    numeric = parameters_frame()
+    shown = numeric.drop(columns="unit").map(lambda value: f"{value:g}")
+    shown.columns = [f"Severity {severity}" for severity in shown.columns]
+    shown.insert(0, "Parameter", numeric["unit"])
+    shown.index = shown.index.str.replace("_", " ")
+    shown.index.name = "Corruption"
+    return Table(shown, numeric=numeric, column_format=">{\\raggedright\\arraybackslash}p{2.2cm}"
+                 ">{\\raggedright\\arraybackslash}p{4.9cm}rrrrr")
+
+
+#: Every generated table: (file stem, builder). A builder returns None when the runs do not
+#: allow the table (no VGG, no ResNet, no robustness files); the report then leaves it out.
+TABLES: tuple[tuple[str, Callable[[ReportData], Table | None]], ...] = (
+    ("comparison_cost", lambda data: Table(data.comparison_shown[0], numeric=data.comparison)),
+    ("comparison_metrics", lambda data: Table(data.comparison_shown[1], numeric=data.comparison)),
+    ("runs", _every_run),
+    ("paired", _paired),
+    ("corruptions", _corruptions),
+    ("robustness", _robustness),
+    ("per_class", _per_class),
+    ("vgg_vs_resnet50", _slide),
+    ("architecture", _architecture),
+    ("resnet_stages", lambda data: Table(resnet_stages_table(data.resnet_model))
+     if data.roles["resnet"] else None),
+    ("recipe", _recipe),
+    ("data", _data),
+)
