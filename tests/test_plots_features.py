@@ -76,7 +76,7 @@ def test_first_layer_filters(vgg, resnet_sigmoid):
     kernel = features.first_layer_filters(vgg)
     assert kernel.shape == (3, 3, 1, 8) and kernel.dtype == np.float32
     np.testing.assert_array_equal(kernel, vgg.get_layer("block1_conv1").kernel.numpy())
-    assert features.first_layer_filters(resnet_sigmoid).shape == (3, 3, 1, 8)
+    assert features.first_layer_filters(resnet_sigmoid).shape == (3, 3, 1, 16)  # the 128-filter stem at width 1/8
 
 
 def test_grad_cam_softmax(vgg, images):
@@ -143,9 +143,9 @@ def test_features_of_a_trained_model_take_raw_images():
     model = get_model("resnet19", num_classes=3, input_shape=(16, 16, 1), width=0.125,
                       preprocessing=build_preprocessing(raw, image_size=16))
     maps = features.feature_maps(model, raw)
-    assert maps["conv1_relu"].shape == (4, 16, 16, 8)
+    assert maps["conv1_relu"].shape == (4, 16, 16, 16)  # 128-filter stem at width 1/8
     assert features.grad_cam(model, raw).shape == (4, 8, 8)  # at the size of the images shown
-    assert features.first_layer_filters(model).shape == (3, 3, 1, 8)
+    assert features.first_layer_filters(model).shape == (3, 3, 1, 16)
 
 
 # --- plots ------------------------------------------------------------------------------
