@@ -80,8 +80,9 @@ bench: install  ## performance benchmarks (benchmarks/results/; ~15 min on 2 qui
 lab: install  ## open JupyterLab on the project (notebooks/, runs/, report/) with the package importable
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS)
 
-colab-links: install  ## name your fork in pyproject, badges and setup cells: make colab-links REPO=OWNER/NAME [BRANCH=main]
+colab-links: install  ## name your GitHub repository in pyproject, badges and setup cells: make colab-links REPO=your-name/your-repo [BRANCH=main]
 	$(PY) -m labwork6 colab-links $(if $(REPO),--repo $(REPO)) $(if $(BRANCH),--branch $(BRANCH))
+	@echo "Colab clones what GitHub holds: commit and push (git commit -am 'Colab links' && git push)."
 
 clean-notebooks: install  ## strip outputs from the notebooks in place
 	$(PY) -m labwork6 check-notebooks notebooks --fix

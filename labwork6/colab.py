@@ -1,15 +1,25 @@
-"""One place names the repository: Colab badges and the notebooks' setup cells follow ``pyproject.toml``.
+"""Colab: the notebooks' setup cell, and one place that names the repository it clones.
 
 ``pyproject.toml`` holds the repository (``[project.urls] Repository``) and the branch that
 Colab opens (``[tool.labwork6] colab-branch``). ``rewrite_links`` writes them there and into
 every Colab badge of ``README.md`` and of each notebook's first markdown cell, and replaces each
 notebook's first code cell with ``setup_cell``; ``check_links`` lists where they disagree.
 ``python -m labwork6 colab-links --repo OWNER/NAME`` runs the first, ``--check`` the second.
-"""
+The committed repository is the placeholder ``SENTINEL``, which the setup cell refuses on Colab.
+
+On Colab the setup cell clones the repository and calls ``finish_setup`` from the clone (install,
+Google Drive, working folder, the commit it runs). Every failure ends in ``SetupError``: its
+message alone (git's, pip's or Colab's own, and what to do), no traceback. This module imports
+only the standard library, since the clone's copy runs before its dependencies are installed."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from labwork6.notebook_files import numbered_notebooks
@@ -23,11 +33,15 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 REPOSITORY_LINE = re.compile(r'^(Repository\s*=\s*")([^"]*)(")', re.MULTILINE)
 BRANCH_LINE = re.compile(r'^(colab-branch\s*=\s*")([^"]*)(")', re.MULTILINE)
 
+SENTINEL = "OWNER/NAME"  # the committed placeholder: no one's repository, refused by the setup cell
+
+# What must run before the package exists stays inline: refuse the placeholder, clone. The rest is
+# ``finish_setup``, which the clone's own labwork6.colab runs before its dependencies are installed
+# (this module and labwork6/__init__.py import only the standard library).
+SETUP_HEADING = "# Setup. On Colab only"  # how a setup cell starts, whatever version of it
 SETUP_CELL = '''\
-# Setup. On Colab only: clone this repository, install it, and work in its notebooks/ folder,
-# so that ../runs, ../data and ../report mean there what they mean locally. With
-# `%env LABWORK6_DRIVE=1` run before this cell, runs/ is kept on Google Drive across runtimes.
-# Everywhere: quiet TensorFlow's C++ start-up log.
+# Setup. On Colab only: clone this repository, install it and work in its notebooks/ folder
+# (`%env LABWORK6_DRIVE=1` in a cell above keeps runs/ on Google Drive). Everywhere: quiet TensorFlow.
 import os
 import subprocess
 import sys
@@ -36,24 +50,36 @@ REPOSITORY_URL = "{repository_url}"  # `make colab-links REPO=OWNER/NAME` rewrit
 BRANCH = "{branch}"
 CLONE = "{clone}"
 if "google.colab" in sys.modules:
-    if not os.path.isdir(CLONE):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPOSITORY_URL, CLONE],
-                       check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", CLONE], check=True)
-    if os.environ.get("LABWORK6_DRIVE") == "1":
-        from google.colab import drive
+    class SetupError(Exception):  # shown as its message alone, without a traceback
+        def _render_traceback_(self):
+            return [str(self)]
 
-        drive.mount("{drive}")
-        kept_runs = "{drive}/MyDrive/{name}/runs"
-        os.makedirs(kept_runs, exist_ok=True)
-        if not os.path.lexists(CLONE + "/runs"):
-            os.symlink(kept_runs, CLONE + "/runs")
-    sys.path.insert(0, CLONE)  # the editable install reaches new processes only
-    os.chdir(CLONE + "/notebooks")
+    if REPOSITORY_URL == "{sentinel_url}":  # the placeholder: never clone a stranger's code
+        raise SetupError("This notebook names no repository yet: in your copy of the project run "
+                         "`make colab-links REPO=your-name/your-repo`, commit and push, then open the "
+                         "notebook from your repository's Colab badge.")
+    if not os.path.isdir(CLONE):  # captured: a kernel need not show a child's stderr
+        git = subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPOSITORY_URL, CLONE],
+                             capture_output=True, text=True)
+        if git.returncode != 0:
+            raise SetupError(f"{{git.stderr}}Could not clone {{REPOSITORY_URL}} at branch {{BRANCH}}: is the "
+                             "repository public, relinked (`make colab-links REPO=...`, commit, push), and does the "
+                             "branch exist there?")
+    sys.path.insert(0, CLONE)  # this kernel imports the clone, installed or not
+    from labwork6.colab import finish_setup
+
+    finish_setup(CLONE, REPOSITORY_URL, BRANCH)  # install once, Google Drive, notebooks/, the commit it runs
 
 from labwork6.quiet import quiet_tensorflow
 
 quiet_tensorflow()'''
+
+
+class SetupError(Exception):
+    """A setup failure that a notebook shows as its message alone: what went wrong and what to do."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook: these lines instead of a traceback
+        return [str(self)]
 
 
 def parse_repository(text: str) -> str:
@@ -100,11 +126,101 @@ def badge(repository: str, branch: str, notebook: str) -> str:
 def setup_cell(url: str, branch: str, content: str = "/content") -> str:
     """The notebooks' first code cell for the repository at ``url``, cloned into ``content/<name>``.
 
-    ``content`` is Colab's working folder; Google Drive is mounted at ``content/drive``.
+    ``content`` is Colab's working folder; ``finish_setup`` mounts Google Drive at ``content/drive``.
     """
     name = url.rstrip("/").split("/")[-1].removesuffix(".git")
     return SETUP_CELL.format(repository_url=url, branch=branch, clone=f"{content}/{name}",
-                             drive=f"{content}/drive", name=name)
+                             sentinel_url=repository_url(SENTINEL))
+
+
+def finish_setup(clone, url: str, branch: str) -> None:
+    """The setup cell's work on Colab once the repository at ``url`` (``branch``) is cloned at ``clone``.
+
+    Installs it (``pip install --editable``) unless this clone is installed already; with
+    ``LABWORK6_DRIVE=1`` mounts Google Drive and links ``clone/runs`` to ``MyDrive/<name>/runs``;
+    changes into ``clone/notebooks``; prints the repository, branch and commit it runs. A failed
+    install or mount raises ``SetupError`` with pip's or Colab's message and what to do.
+    """
+    clone = Path(clone)
+    if not installed_from(clone):
+        print(f"Installing {clone} (pip install --editable; once per runtime) ...", flush=True)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", str(clone)],
+                             capture_output=True, text=True)  # captured, so that pip's message shows in the notebook
+        if pip.returncode != 0:
+            raise SetupError(f"{pip.stdout}{pip.stderr}pip could not install {clone} (its message is above). Fix the "
+                             f"cause in your repository (often a dependency that pip cannot find, or that does not fit "
+                             f"Colab's Python), push, run `!git -C {clone} pull`, then this cell again.")
+    switch = os.environ.get("LABWORK6_DRIVE", "")
+    if switch == "1":
+        _keep_runs_on_drive(clone)
+    elif switch not in ("", "0"):
+        _warn(f"LABWORK6_DRIVE={switch!r} is neither 1 (keep runs/ on Google Drive) nor 0: runs/ stays in this "
+              f"runtime and goes with it.")
+    os.chdir(clone / "notebooks")
+    origin, on_branch = _git(clone, "remote", "get-url", "origin"), _git(clone, "branch", "--show-current")
+    if (origin, on_branch) != (url, branch):
+        _warn(f"{clone} is a clone of {origin} at branch {on_branch}, not of {url} at branch {branch} "
+              f"as this cell says. To clone that one: `!mv {clone} {clone}-old`, then run this cell again.")
+    print(f"Running {origin}, branch {on_branch}, commit {_git(clone, 'rev-parse', '--short', 'HEAD')} "
+          f"(in {clone}/notebooks).")
+
+
+def installed_from(clone, path=None) -> bool:
+    """Whether labwork6 is installed in editable mode from the folder ``clone``.
+
+    pip records where it installed from in the distribution's ``direct_url.json`` (PEP 610);
+    ``path`` is where to look for installed distributions (default ``sys.path``).
+    """
+    clone = Path(clone)
+    urls = {Path(os.path.abspath(clone)).as_uri(), clone.resolve().as_uri()}
+    for distribution in importlib.metadata.distributions(name="labwork6", path=sys.path if path is None else path):
+        direct_url = json.loads(distribution.read_text("direct_url.json") or "{}")
+        if direct_url.get("url") in urls and direct_url.get("dir_info", {}).get("editable"):
+            return True
+    return False
+
+
+def link_runs(clone, kept) -> str | None:
+    """Make ``clone/runs`` a link to the folder ``kept``; when something else is there already, leave it
+    and return a warning that says what it is and what to do (``None`` when linked)."""
+    runs, kept = Path(clone) / "runs", Path(kept)
+    kept.mkdir(parents=True, exist_ok=True)
+    if not os.path.lexists(runs):
+        runs.symlink_to(kept, target_is_directory=True)
+        return None
+    if runs.is_symlink() and runs.resolve() == kept.resolve():
+        return None
+    found = f"a link to {os.readlink(runs)}" if runs.is_symlink() else "a folder" if runs.is_dir() else "a file"
+    return (f"LABWORK6_DRIVE=1, but {runs} is {found} already (made before the Drive switch), so it is not linked to "
+            f"{kept}: runs stay in this runtime and go with it. To keep them on Google Drive: `!mv {runs} "
+            f"{runs}-local`, run this cell again, then copy what you want to keep from {runs.name}-local into runs/.")
+
+
+def _keep_runs_on_drive(clone: Path) -> None:
+    from google.colab import drive  # Colab's own module: this runs on Colab only
+
+    mountpoint = clone.parent / "drive"
+    try:
+        drive.mount(str(mountpoint))
+    except Exception as error:  # Colab raises several kinds (access declined, timed out): all end the same way
+        raise SetupError(f"Google Drive was not mounted ({error}). Allow access when Colab asks, or remove "
+                         f"`%env LABWORK6_DRIVE=1` to keep runs in this runtime only.") from error
+    kept = mountpoint / "MyDrive" / clone.name / "runs"
+    warning = link_runs(clone, kept)
+    if warning:
+        _warn(warning)
+    else:
+        print(f"runs/ is kept on Google Drive: {clone / 'runs'} -> {kept}")
+
+
+def _git(clone: Path, *args: str) -> str:
+    """``git -C clone ARGS``'s output, or ``?`` when git fails (the commit line is for reading, not for checks)."""
+    done = subprocess.run(["git", "-C", str(clone), *args], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "?"
+
+
+def _warn(message: str) -> None:
+    print(f"Warning: {message}", file=sys.stderr, flush=True)
 
 
 def _notebooks(root) -> list[Path]:
@@ -162,9 +278,8 @@ def _first_cell(notebook, cell_type: str, path: Path):
 
 def _setup_cell(notebook, path: Path):
     """The code cell that starts like ``SETUP_CELL`` (a cell put above it stays), else the first code cell."""
-    heading = SETUP_CELL.partition("\n")[0]
     for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.source.startswith(heading):
+        if cell.cell_type == "code" and cell.source.startswith(SETUP_HEADING):
             return cell
     return _first_cell(notebook, "code", path)
 
