@@ -226,12 +226,20 @@ def worker(spec: dict) -> dict:
 
     ``spec``: model, model_options, input_shape, num_classes, batch_size, precision,
     warmup_steps, repetitions, steps, and optionally intra_op / inter_op thread counts
-    (0 = TensorFlow's default), which must be set before TensorFlow runs any op.
+    (0 = TensorFlow's default), which must be set before TensorFlow runs any op. With a
+    ``task`` (``step_profile``, ``run_phases``, ``first_step_anatomy``) it runs that function
+    of ``_profile`` / ``_run_phases`` on ``spec`` instead and returns its report.
     """
     from labwork6.models import get_model
 
     tf.config.threading.set_intra_op_parallelism_threads(int(spec.get("intra_op", 0)))
     tf.config.threading.set_inter_op_parallelism_threads(int(spec.get("inter_op", 0)))
+    if spec.get("task"):  # the step_breakdown and run_phases sections' children
+        from _profile import step_profile
+        from _run_phases import first_step_anatomy, run_phases
+
+        tasks = {"step_profile": step_profile, "run_phases": run_phases, "first_step_anatomy": first_step_anatomy}
+        return tasks[spec["task"]](spec)
     keras.utils.set_random_seed(0)
     input_shape = tuple(spec["input_shape"])
 

@@ -15,6 +15,14 @@ SECTIONS = {
     "threads": "intra-/inter-op thread counts (child processes)",
     "time_to_accuracy": "the default profile's networks trained as the main job trains them: validation and "
                         "test accuracy against training seconds, per epoch, over seeds",
+    "step_breakdown": "where a training step's time goes: ms per op class (TensorFlow profiler) and oneDNN's "
+                      "kernels with their ISA and GFLOP/s, per default-profile network (child processes)",
+    "kernels": "3x3 convolutions alone (forward, backward-data, backward-filter; float32 and bfloat16) and an "
+               "element-wise memory pass: the rates a step's ops are compared with",
+    "run_phases": "where a training run's time goes outside the steps: train() with timers around its parts "
+                  "(tracing, validation, saving, test, robustness, timing), per network (child processes)",
+    "levers": "prototype speed-ups A/B against the default recipe in one process: fused and XLA AdamW updates "
+              "(checked against Keras' AdamW), batch 64",
 }
 
 #: How much each section runs. The full plan's timing sections take ~15 minutes on 2 quiet
@@ -44,6 +52,16 @@ FULL_PLAN = {
     "threads": {"model": None, "repetitions": 3, "steps": 3, "warmup_steps": 2},
     # The profile's models (None), each trained once per seed with train.train.
     "time_to_accuracy": {"profile": "default", "models": None, "seeds": (0, 1, 2)},
+    # Issue 24's breakdowns: a few dozen steps each; the models are the default profile's (None).
+    "step_breakdown": {"models": None, "warmup_steps": 3, "timed_steps": 6, "traced_steps": 6},
+    "kernels": {"dtypes": ("float32", "bfloat16"), "shapes": None, "min_seconds": 0.3, "repetitions": 3,
+                "stream_elements": 16 * 2**20},
+    "run_phases": {"models": None, "epochs": 2, "anatomy_steps": 4, "profile": "default"},
+    "levers": {"models": None, "images": 192, "rounds": 5, "warmup_steps": 3, "cases": {
+        "optimizer update": {"keras AdamW": {}, "fused AdamW": {"optimizer": "fused AdamW"},
+                             "XLA AdamW": {"optimizer": "XLA AdamW"}},
+        "batch size": {"batch 32": {}, "batch 64": {"batch_size": 64},
+                       "batch 64 + fused AdamW": {"batch_size": 64, "optimizer": "fused AdamW"}}}},
 }
 QUICK_PLAN = {
     "matmul": {"size": 256, "gpu_size": 256, "repetitions": 2, "min_seconds": 0.0},
@@ -63,4 +81,10 @@ QUICK_PLAN = {
     "threads": {"model": None, "repetitions": 1, "steps": 1, "warmup_steps": 1, "batch_size": 2,
                 "settings": ((1, 1),), "width": 0.125},
     "time_to_accuracy": {"profile": "smoke", "models": None, "seeds": (0,)},
+    "step_breakdown": {"models": None, "warmup_steps": 1, "timed_steps": 1, "traced_steps": 1, "width": 0.125},
+    "kernels": {"dtypes": ("float32",), "shapes": ((2, 4, 8, 8),), "min_seconds": 0.0, "repetitions": 1,
+                "stream_elements": 1024},
+    "run_phases": {"models": None, "epochs": 1, "anatomy_steps": 2, "profile": "smoke", "width": 0.125},
+    "levers": {"models": ("resnet19",), "images": 64, "rounds": 1, "warmup_steps": 1, "width": 0.125, "cases": {
+        "optimizer update": {"keras AdamW": {}, "fused AdamW": {"optimizer": "fused AdamW"}}}},
 }

@@ -29,6 +29,7 @@ from _measure import (
     synthetic_batch,
     training_flops,
 )
+from _profile_sections import SECTION_FUNCTIONS as PROFILE_SECTIONS
 from _results import Results
 from _time_to_accuracy import section_time_to_accuracy
 
@@ -394,6 +395,7 @@ def section_threads(ctx: Context) -> None:
 
 
 SECTION_FUNCTIONS = {
+    **PROFILE_SECTIONS,
     "matmul": section_matmul, "vgg": section_vgg, "resnet50": section_resnet50, "resnet19": section_resnet19,
     "pipeline": section_pipeline, "size": section_size, "batch": section_batch, "inference": section_inference,
     "memory": section_memory, "threads": section_threads, "time_to_accuracy": section_time_to_accuracy,
