@@ -79,6 +79,41 @@ def test_first_layer_filters(vgg, resnet_sigmoid):
     assert features.first_layer_filters(resnet_sigmoid).shape == (3, 3, 1, 16)  # the 128-filter stem at width 1/8
 
 
+def _evidence_model() -> keras.Model:
+    """A network whose evidence is known: channel 0 of ``evidence`` is the image, channel 1 its
+    complement (1 - image); class 0 reads channel 0 only, class 1 channel 1 only."""
+    inputs = keras.Input((8, 8, 1))
+    maps = keras.layers.Conv2D(2, 1, name="evidence")(inputs)
+    logits = keras.layers.GlobalAveragePooling2D()(maps)
+    outputs = keras.layers.Dense(2, activation="softmax", name="predictions")(logits)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("evidence").set_weights([np.array([1.0, -1.0], "float32").reshape(1, 1, 1, 2),
+                                             np.array([0.0, 1.0], "float32")])
+    model.get_layer("predictions").set_weights([np.eye(2, dtype="float32"), np.zeros(2, "float32")])
+    return model
+
+
+def test_grad_cam_peaks_on_the_evidence():
+    images = np.zeros((2, 8, 8, 1), "float32")
+    images[0, :3, :3] = 1.0  # a bright square top left
+    images[1, 5:, 4:] = 1.0  # and bottom right
+    model = _evidence_model()
+    bright = features.grad_cam(model, images, layer_name="evidence", class_indices=0)
+    dark = features.grad_cam(model, images, layer_name="evidence", class_indices=1)
+    for heatmap, image in zip(bright, images[..., 0], strict=True):
+        np.testing.assert_allclose(heatmap, image, atol=1e-5)  # class 0's evidence: the square, nowhere else
+    for heatmap, image in zip(dark, images[..., 0], strict=True):
+        np.testing.assert_allclose(heatmap, 1.0 - image, atol=1e-5)  # class 1's: everything but the square
+
+
+def test_grad_cam_is_zero_without_positive_evidence():
+    model = _evidence_model()
+    model.get_layer("predictions").set_weights([-np.eye(2, dtype="float32"), np.zeros(2, "float32")])
+    images = np.zeros((1, 8, 8, 1), "float32")
+    images[0, 2:5, 2:5] = 1.0
+    np.testing.assert_array_equal(features.grad_cam(model, images, layer_name="evidence", class_indices=0), 0.0)
+
+
 def test_grad_cam_softmax(vgg, images):
     heatmaps = features.grad_cam(vgg, images)
     assert heatmaps.shape == (3, 32, 32) and heatmaps.dtype == np.float32
