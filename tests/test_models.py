@@ -269,9 +269,13 @@ def test_resnet19_multiply_adds_and_the_stem_option():
         get_model("resnet19", input_shape=(32, 32, 3), num_classes=10, stem_filters=0)
 
 
-def test_slides_dense_blow_up_from_a_real_layer():
-    dense = keras.Sequential([keras.Input((64 * 64 * 3,)), keras.layers.Dense(1000)])
-    assert dense.count_params() == 12_288_000 + 1_000
+def test_slides_dense_blow_up_in_the_layer_table():
+    # The slides: a 64x64x3 image into 1,000 hidden units has 12,288,000 weights + 1,000 biases.
+    dense = keras.Sequential([keras.Input((64 * 64 * 3,)), keras.layers.Dense(1000, name="fc")])
+    row = layer_table(dense).iloc[0]
+    assert (row["D"], row["K"]) == (64 * 64 * 3, 1000)
+    assert row["formula_parameters"] == row["parameters"] == 12_288_000 + 1_000
+    assert row["multiply_adds"] == 12_288_000
 
 
 def test_stem_override_and_family():
