@@ -156,7 +156,11 @@ def _train(args) -> int:
         augment=False if args.no_augment else None, deterministic=args.deterministic or None,
         distribute=args.distribute,
     )
-    _print_metrics(json.loads((Path(run_dir) / "metrics.json").read_text()), run_dir)
+    metrics = Path(run_dir) / "metrics.json"
+    if not metrics.exists():  # a worker other than the chief (--distribute multiworker)
+        print("Trained on this worker; the chief writes the run folder and scores its test split.")
+        return 0
+    _print_metrics(json.loads(metrics.read_text()), run_dir)
     return 0
 
 

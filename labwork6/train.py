@@ -10,9 +10,11 @@ and the random draws of epoch ``e`` depend only on the seed and ``e``.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import tempfile
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import keras
@@ -22,7 +24,17 @@ import tensorflow as tf
 
 from labwork6.backup import Backup, BackupEachEpoch, TrainingState, restore_run_files
 from labwork6.callbacks import BestModel, EpochLog, EpochSeeds, NaNGuard, ResumableEarlyStopping, SelectionScore
-from labwork6.distribute import build_for_multiworker, cluster_task, distribution_strategy
+from labwork6.distribute import (
+    PEER_ERRORS,
+    WorkerLost,
+    broadcast_variables,
+    build_for_multiworker,
+    chief_bytes,
+    cluster_task,
+    distribution_strategy,
+    follow_chief,
+    lost_worker_message,
+)
 from labwork6.durable import remove, remove_partials
 from labwork6.machine import environment, precision_policy, resolve_precision
 from labwork6.metrics import labels_from_probabilities
@@ -145,18 +157,31 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     # Before any TensorFlow op: collective ops (multi-worker) must be configured at start-up.
     strategy = distribution_strategy(config["distribute"])
     run_dir = Path(run_dir) if run_dir else run_dir_for(model, config["dataset"], seed, config["profile"], runs)
-    if task and not task.is_chief:
-        # Only the chief writes the run folder; the others write to a temporary one.
-        run_dir = Path(tempfile.mkdtemp(prefix=f"labwork6-{task.task_type}{task.index}-"))
-    if check_claimable(run_dir, config, overwrite=overwrite):
-        return _reused(run_dir)
-    with run_lock(run_dir):
-        previous = load_json(run_dir / "config.json")  # under the lock: no other writer now
-        plan = plan_run(run_dir, config, previous, overwrite=overwrite)
-        if plan == "reuse":
-            remove(run_dir / "backup")  # left by a kill between "completed" and its removal
+    with ExitStack() as held:
+        def decide() -> dict:  # on the chief alone with several workers: they all follow it
+            if check_claimable(run_dir, config, overwrite=overwrite):
+                return {"plan": "reuse", "previous": None}
+            held.enter_context(run_lock(run_dir))
+            previous = load_json(run_dir / "config.json")  # under the lock: no other writer now
+            return {"plan": plan_run(run_dir, config, previous, overwrite=overwrite), "previous": previous}
+
+        decision = follow_chief(strategy, task, decide)
+        if decision["plan"] == "reuse":
+            if task is None or task.is_chief:
+                remove(run_dir / "backup")  # left by a kill between "completed" and its removal
             return _reused(run_dir)
-        _train_into(run_dir, config, plan, previous, strategy, verbose, callbacks)
+        if task and not task.is_chief:
+            if decision["plan"] == "score":  # training is over: the chief scores the test split alone
+                print(f"[labwork6] {run_dir} is trained; the chief scores its test split.")
+                return run_dir
+            # Only the chief writes the run folder; the others write to a temporary one.
+            run_dir = Path(tempfile.mkdtemp(prefix=f"labwork6-{task.task_type}{task.index}-"))
+        try:
+            _train_into(run_dir, config, decision["plan"], decision["previous"], strategy, task, verbose, callbacks)
+        except PEER_ERRORS as error:
+            if task is None:
+                raise
+            raise WorkerLost(lost_worker_message(error, task, run_dir)) from None
     return run_dir
 
 
@@ -166,10 +191,11 @@ def _reused(run_dir: Path) -> Path:
     return run_dir
 
 
-def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, strategy, verbose,
+def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, strategy, task, verbose,
                 callbacks) -> None:
     """The steps of :func:`train` once the run folder is this process's: ``plan`` is
-    ``"fresh"``, ``"resume"`` (training, from the backup) or ``"score"`` (the test split only)."""
+    ``"fresh"``, ``"resume"`` (training, from the backup) or ``"score"`` (the test split only).
+    A worker other than the chief trains (into its temporary folder) and stops there."""
     if plan == "fresh":
         start_fresh(run_dir)
     seed = config["seed"]
@@ -186,20 +212,25 @@ def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, s
     if plan == "score":
         config = previous
     else:
-        _fit(run_dir, config, plan == "resume", data, facts, strategy, verbose, callbacks)
+        _fit(run_dir, config, plan == "resume", data, facts, strategy, task, verbose, callbacks)
+        if task and not task.is_chief:
+            return
     test_once(run_dir, data, pd.read_csv(run_dir / "history.csv"), seed=seed)
     config["status"] = COMPLETED
     write_json(run_dir / "config.json", config)
     remove(run_dir / "backup")
 
 
-def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy, verbose, callbacks) -> None:
+def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy, task, verbose,
+         callbacks) -> None:
     """Build, restore (``resume``) and train the network until the run is ``trained``: its best
     model, history and config final."""
     seed, precision = config["seed"], facts["resolved_precision"]
     steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
-    scope = strategy.scope() if strategy else nullcontext()
-    with precision_policy(precision), scope:
+    def scope():  # a strategy's scope is entered once per object
+        return strategy.scope() if strategy else nullcontext()
+
+    with precision_policy(precision), scope():
         network = build_model(config, data)
         compile_model(network, config, binary=data.num_classes == 2, steps_per_epoch=steps_per_epoch)
 
@@ -226,13 +257,23 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
             build_for_multiworker(network, strategy, next(iter(val_pipeline)))
         state, generation = TrainingState(), None
         if resume:
-            with scope:
+            with scope():
+                if not network.optimizer.built:
+                    # On every worker alike: creating a variable is a collective operation there.
+                    network.optimizer.build(network.trainable_variables)
+            if task is None or task.is_chief:
+                # Outside the scope: loading creates throwaway variables (Keras' reference Optimizer),
+                # which under MultiWorkerMirroredStrategy would wait for the other workers.
                 state, generation = backup.restore(network)
+            if task:  # every worker continues from the chief's backup
+                broadcast_variables(strategy, task, _unique(network.variables + network.optimizer.variables))
+                shared = chief_bytes(strategy, task, json.dumps(dataclasses.asdict(state) if state else None).encode())
+                state = TrainingState(**json.loads(shared)) if json.loads(shared) else None
             restore_run_files(run_dir, state, generation)
             state = state or TrainingState()
         progress = EpochProgress(run_dir.name, config["model"], seed, config["epochs"])
         run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], state, backup,
-                                   (progress, *callbacks))
+                                   (progress, *callbacks), write=task is None or task.is_chief)
         nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
         if state.epoch < config["epochs"] and not state.stopped:
             train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
@@ -241,6 +282,8 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
             network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
                         initial_epoch=state.epoch, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks,
                         verbose=verbose, shuffle=False)  # the pipeline orders each epoch
+    if task and not task.is_chief:
+        return
     history_path = run_dir / "history.csv"
     config["epochs_run"] = len(pd.read_csv(history_path)) if history_path.exists() else 0
     if nan_guard.fired or not (run_dir / "model.keras").exists():
@@ -250,6 +293,15 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
         raise TrainingFailed(f"Training of {config['model']} failed: {config['error']}. Run folder: {run_dir}")
     config["status"] = TRAINED  # the best model and the history are final: a kill from here on rescores only
     write_json(run_dir / "config.json", config)
+
+
+def _unique(variables) -> list:
+    seen, found = set(), []
+    for variable in variables:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            found.append(variable)
+    return found
 
 
 def train_missing(models, dataset: str | None = None, *, profile: str | None = None, seeds=None, runs=None,
