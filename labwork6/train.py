@@ -3,9 +3,12 @@
 :func:`train` is a short sequence of named steps: resolve the configuration, prepare the run
 folder (reuse, resume or start afresh), load the data, :func:`build_model` (preprocessing and
 augmentation as Keras layers in front of the network), :func:`compile_model`, fit with
-best-on-validation selection, then use the test split once. An interrupted run resumes from
-its last finished epoch (``backup/``) and ends as an uninterrupted one would: the batch order
-and the random draws of epoch ``e`` depend only on the seed and ``e``.
+best-on-validation selection, then use the test split once. ``config.json``'s status moves
+``training`` -> ``trained`` -> ``completed``: a run interrupted while training resumes from its
+last backed-up epoch (``backup/``, :mod:`labwork6.backup`) and ends as an uninterrupted one would
+(the batch order and the random draws of epoch ``e`` depend only on the seed and ``e``); one
+interrupted while scoring is scored again, never retrained. What a call may do with an existing
+folder is :func:`labwork6.runs.plan_run`'s decision.
 """
 
 from __future__ import annotations
@@ -227,6 +230,7 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
     model, history and config final."""
     seed, precision = config["seed"], facts["resolved_precision"]
     steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
+
     def scope():  # a strategy's scope is entered once per object
         return strategy.scope() if strategy else nullcontext()
 

@@ -169,10 +169,15 @@ def test_every_write_point_of_train_resumes_to_the_uninterrupted_run(reference, 
     expected_user_files = user_files(reference["project"], reference["run_dir"])
     for index, kind, where, copy in reference["train"]:
         project, run_dir = copy, copy / "run"
+        status = (json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {})
+        trained = status.get("status") in ("trained", "completed")
+        history = (run_dir / "history.csv").read_bytes() if trained else None
         try:
             train("vgg11", "digits", run_dir=run_dir, **ARGS)
             assert_same_run(run_dir, reference["run_dir"])
             assert user_files(project, run_dir) == expected_user_files
+            if trained:  # scoring resumed, training not redone (its epoch_seconds would differ)
+                assert (run_dir / "history.csv").read_bytes() == history
         except BaseException as error:
             raise AssertionError(f"killed at point {index} ({kind} {where}): {error}") from error
 
@@ -217,7 +222,10 @@ def test_a_real_kill_at_a_fault_point_resumes_to_the_uninterrupted_run(point, re
     assert killed.returncode == -9, killed.stderr[-2000:]
     status = json.loads((run_dir / "config.json").read_text())["status"]
     assert status == ("training" if "backup" in point else "trained")
+    history = (run_dir / "history.csv").read_bytes()
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=environ)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    if status == "trained":  # a kill inside scoring rescores, never retrains
+        assert (run_dir / "history.csv").read_bytes() == history
     reference_run = reference["run_dir"]
     assert_same_run(run_dir, reference_run)
