@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from labwork6.robustness import ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS, SEVERITY_PARAMETERS, evaluate_robustness
-from labwork6.runs import load_json, load_run, write_evaluation, write_json
+from labwork6.runs import load_json, load_run, run_lock, write_evaluation, write_json
 
 MODEL_NAME = "svc"
 #: The baseline is fitted on at most this many images (an RBF SVC is quadratic in the
@@ -70,8 +70,16 @@ def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, r
     scaled to [0, 1] at the dataset's own size, with scikit-learn's defaults; it is tested
     once on the test split. The SVC gives no probabilities: the ``prob_<class>`` columns of
     ``predictions.csv`` are its one-hot predictions. A completed folder with the same
-    configuration is returned as it is unless ``overwrite``.
+    configuration is returned as it is unless ``overwrite``. The folder is locked while it is
+    read and written (:func:`labwork6.runs.run_lock`).
     """
+    with run_lock(run_dir):
+        return _fit_baseline(dataset, seed, subsample, profile, run_dir, max_train=max_train, overwrite=overwrite)
+
+
+def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, run_dir, *,
+                  max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> Path:
+    """The body of :func:`fit_baseline`, run under the folder's lock."""
     from sklearn.model_selection import train_test_split
     from sklearn.svm import SVC
 

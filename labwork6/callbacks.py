@@ -1,15 +1,16 @@
 """Keras callbacks of a training run: model selection and the best model's file, epoch log, NaN
-guard, seeded epochs."""
+guard, seeded epochs, early stopping that resumes."""
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from labwork6.durable import write_with
 
 #: Room for this many random draws per layer and epoch before two epochs' streams overlap.
 DRAWS_PER_EPOCH = 2**20
@@ -84,31 +85,54 @@ class BestModel(keras.callbacks.Callback):
     weights and is saved: a third of the size, and a file that loads without warnings. How the
     run was compiled is in its ``config.json`` (``labwork6.train.compile_model`` rebuilds it);
     resuming uses ``backup/``, which keeps the optimizer. The file is written under a temporary
-    name and then renamed, so an interrupted save never leaves a broken ``path``; ``path`` is
-    used as given (no ``{epoch}`` formatting).
+    name, fsynced and renamed (:func:`labwork6.durable.write_with`), so an interrupted save never
+    leaves a broken ``path``; ``path`` is used as given (no ``{epoch}`` formatting).
+    ``best_epoch`` is the epoch (counted from 1) of the saved model.
     """
 
-    def __init__(self, path, monitor: str = "val_selection", initial_value_threshold: float | None = None):
+    def __init__(self, path, monitor: str = "val_selection", initial_value_threshold: float | None = None,
+                 best_epoch: int | None = None):
         super().__init__()
         self.path = Path(path)
         self.monitor = monitor
         self.best = -math.inf if initial_value_threshold is None else float(initial_value_threshold)
+        self.best_epoch = best_epoch
         self._copy = None
 
     def on_epoch_end(self, epoch, logs=None):
         score = (logs or {}).get(self.monitor)
         if score is None or not math.isfinite(score) or score <= self.best:
             return
-        self.best = float(score)
+        self.best, self.best_epoch = float(score), epoch + 1
         if self._copy is None:
             # Not clone_model: it compiles the copy (and builds the optimizer) as the original.
             config = keras.saving.serialize_keras_object(self.model)
             config.pop("compile_config", None)
             self._copy = keras.saving.deserialize_keras_object(config)
         self._copy.set_weights(self.model.get_weights())
-        partial = self.path.with_name(f".{self.path.stem}.partial.keras")
-        self._copy.save(partial)
-        os.replace(partial, self.path)
+        write_with(self.path, self._copy.save)
 
     def on_train_end(self, logs=None):
         self._copy = None
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` whose counters survive an interruption: :meth:`get_state` goes into the
+    backup and ``state`` (from it) is where a resumed run starts, so it stops at the epoch an
+    uninterrupted run stops at. The best weights are not kept here: :class:`BestModel` saves them."""
+
+    def __init__(self, *args, state: dict | None = None, **kwargs):
+        super().__init__(*args, restore_best_weights=False, **kwargs)
+        self._resume_from = dict(state or {})
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for key in ("wait", "best", "best_epoch", "stopped_epoch"):
+            if key in self._resume_from:
+                setattr(self, key, self._resume_from[key])
+
+    def get_state(self) -> dict:
+        """The counters that decide when to stop (JSON-ready)."""
+        best = None if self.best is None else float(self.best)
+        return {"wait": int(self.wait), "best": best, "best_epoch": int(self.best_epoch),
+                "stopped_epoch": int(self.stopped_epoch)}

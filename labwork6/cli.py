@@ -2,7 +2,8 @@
 
 Subcommands: ``train``, ``evaluate``, ``predict``, ``export-data``, ``layers``,
 ``pipeline``, ``report``, ``check-notebooks``, ``colab-links``. Bad arguments end with one line
-``labwork6: error: ...`` and exit status 2, never a traceback.
+``labwork6: error: ...`` and exit status 2, never a traceback (a file that cannot be written or
+read too: a read-only run folder, a full disk).
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model from scratch and write its run folder",
                                 description="Train a model from scratch; writes runs/<profile>/<dataset>-"
-                                            "<model>-seed<seed>/. An interrupted run resumes where it stopped.")
+                                            "<model>-seed<seed>/. A completed run with the same settings is "
+                                            "reused; an interrupted one resumes where it stopped; a run with "
+                                            "other settings is kept and the command refused (--overwrite "
+                                            "replaces it).")
     train.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME",
                        help=f"one of: {', '.join(MODEL_NAMES)}")
     train.add_argument("--dataset", metavar="SOURCE",
@@ -65,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="MirroredStrategy (all local GPUs) or MultiWorkerMirroredStrategy (TF_CONFIG)")
     train.add_argument("--profile", choices=tuple(PROFILES), help=f"default: $LABWORK6_PROFILE or default; {profiles}")
     train.add_argument("--run-dir", help="run folder (default: runs/<profile>/<dataset>-<model>-seed<seed>)")
-    train.add_argument("--overwrite", action="store_true", help="train again even if a completed run exists")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train again from the start, replacing the run in the run folder (completed, interrupted "
+                            "or with other settings); a folder that is not a run folder is never emptied")
 
     evaluate = commands.add_parser("evaluate", help="print and save the metrics of a saved run")
     evaluate.add_argument("--run-dir", required=True)
@@ -130,6 +136,9 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](args) or 0
     except USER_ERRORS as error:
         parser.exit(2, f"labwork6: error: {error}\n")
+    except OSError as error:  # a read-only run folder, a full disk: one line, never a traceback
+        where = f" {error.filename}" if error.filename else ""
+        parser.exit(2, f"labwork6: error: cannot write or read{where}: {error.strerror or error}\n")
     except KeyboardInterrupt:
         parser.exit(130, "labwork6: interrupted (a training run resumes from its last finished epoch).\n")
     except RuntimeError as error:  # TrainingFailed, NotebookFailed, missing TeX: said in one message
@@ -147,7 +156,11 @@ def _train(args) -> int:
         augment=False if args.no_augment else None, deterministic=args.deterministic or None,
         distribute=args.distribute,
     )
-    _print_metrics(json.loads((Path(run_dir) / "metrics.json").read_text()), run_dir)
+    metrics = Path(run_dir) / "metrics.json"
+    if not metrics.exists():  # a worker other than the chief (--distribute multiworker)
+        print("Trained on this worker; the chief writes the run folder and scores its test split.")
+        return 0
+    _print_metrics(json.loads(metrics.read_text()), run_dir)
     return 0
 
 
@@ -217,12 +230,14 @@ def _pipeline(args) -> int:
 def _report(args) -> int:
     from labwork6.profiles import profile_name, runs_root
     from labwork6.report import build_pdf, write_report_inputs
+    from labwork6.runs import run_lock
 
     root = Path(__file__).resolve().parent.parent / "report"
-    written = write_report_inputs(runs_root(), profile_name(args.profile), root / "generated", root / "figures")
-    print(f"Wrote {len(written)} report inputs to {root / 'generated'}")
-    if not args.no_pdf:
-        print(f"Built {build_pdf(root)}")
+    with run_lock(root):  # one writer of report/generated, report/figures and the PDF
+        written = write_report_inputs(runs_root(), profile_name(args.profile), root / "generated", root / "figures")
+        print(f"Wrote {len(written)} report inputs to {root / 'generated'}")
+        if not args.no_pdf:
+            print(f"Built {build_pdf(root)}")
     return 0
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from labwork6.data import load_dataset, read_folder, read_image
+from labwork6.durable import remove_partials
 from labwork6.metrics import labels_from_probabilities
 from labwork6.preprocessing import to_channels
 from labwork6.recipes import RUN_FORMAT, run_dataset
-from labwork6.runs import load_run, write_evaluation
+from labwork6.runs import dataset_label, load_run, run_lock, write_evaluation
 
 #: What a run folder of an older format lacks (labwork6.recipes.RUN_FORMAT says what changed when).
 _OLD_FORMATS = {
@@ -74,9 +75,12 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     For a folder, its class folders must be among the run's classes (one or several of them
     is enough); a folder with ``test/`` is evaluated on its ``test/`` images, any other on all
     of them. A named dataset is evaluated on its test split. The files go to
-    ``<run_dir>/evaluation/<dataset>/``; returns the metrics and that folder.
+    ``<run_dir>/evaluation/<name>/`` (:func:`evaluation_dir`: ``test`` for the run's own split,
+    else the dataset's name, a folder's with a hash of its resolved path), written whole under
+    the run folder's lock; returns the metrics and that folder.
     """
     model, config = load_trained(run_dir)
+    out_dir = evaluation_dir(run_dir, dataset)  # before any work: a bad name fails at once
     class_names = config["class_names"]
     if dataset is None:
         split, names = run_dataset(config).test, class_names
@@ -95,11 +99,27 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     images = to_channels(images, int(config["raw_input_shape"][-1]))
     probabilities = model.predict(images, batch_size=64, verbose=0)
     predictions = labels_from_probabilities(probabilities)
-    label = "test" if dataset is None else re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(dataset).rstrip("/")).name)
-    out_dir = Path(run_dir) / "evaluation" / label
-    metrics = write_evaluation(out_dir, labels, predictions, probabilities, class_names, dataset=str(dataset or
-                               config["dataset"]))
+    with run_lock(run_dir):
+        if out_dir.is_dir():
+            remove_partials(out_dir)  # left by a kill inside an earlier evaluation
+        metrics = write_evaluation(out_dir, labels, predictions, probabilities, class_names,
+                                   dataset=str(dataset or config["dataset"]))
     return metrics, out_dir
+
+
+def evaluation_dir(run_dir, dataset=None) -> Path:
+    """``<run_dir>/evaluation/<name>``: ``test`` for the run's own test split, a dataset's name,
+    or a folder's name (resolved: ``DIR/..`` and ``./`` are named after the folder they mean) and
+    a short hash of its path. Never a folder outside ``evaluation/``."""
+    if dataset is None:
+        name = "test"
+    else:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset_label(str(dataset))).lstrip(".") or "dataset"
+    base = Path(run_dir) / "evaluation"
+    out_dir = base / name
+    if out_dir.resolve().parent != base.resolve():
+        raise ValueError(f"Cannot name an evaluation folder after {dataset!r}. Received: dataset={dataset!r}")
+    return out_dir
 
 
 def predict_images(run_dir, paths, *, batch_size: int = 64) -> list[dict]:

@@ -280,7 +280,9 @@ def build_pdf(report_dir="report") -> Path:
     missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
     if missing:
         raise TexNotFoundError(f"Cannot build the PDF report: {' and '.join(missing)} not found. {TEX_INSTALL_HINT}")
-    command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", REPORT_NAME]
+    # -no-shell-escape: a generated input (a class name, a dataset folder's name) never runs a command.
+    command = ["latexmk", "-pdf", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+               "-file-line-error", REPORT_NAME]
     result = subprocess.run(command, cwd=report_dir, capture_output=True, text=True)
     pdf = report_dir / REPORT_NAME.replace(".tex", ".pdf")
     if result.returncode != 0 or not pdf.exists():

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import ndimage
 from skimage.util import random_noise
 
+from labwork6.durable import write_csv
 from labwork6.stats import accuracy_interval
 
 CORRUPTIONS = ("gaussian_noise", "salt_and_pepper", "blur", "translation", "rotation", "contrast", "occlusion")
@@ -290,7 +291,7 @@ def write_robustness(run_dir, table: pd.DataFrame) -> Path:
     table = check_table(table)
     path = Path(run_dir) / ROBUSTNESS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.loc[:, list(TABLE_COLUMNS)].to_csv(path, index=False)
+    write_csv(table.loc[:, list(TABLE_COLUMNS)], path, index=False)  # whole or not at all
     return path
 
 
@@ -321,7 +322,7 @@ def evaluate_robustness(run_dir, predict: Callable[[np.ndarray], np.ndarray], im
     row) to ``run_dir``; return the table."""
     table, long = robustness_predictions(predict, images, labels, seed=seed)
     write_robustness(run_dir, table)
-    long.to_csv(Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
+    write_csv(long, Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
     return table
 
 

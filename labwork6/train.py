@@ -3,17 +3,21 @@
 :func:`train` is a short sequence of named steps: resolve the configuration, prepare the run
 folder (reuse, resume or start afresh), load the data, :func:`build_model` (preprocessing and
 augmentation as Keras layers in front of the network), :func:`compile_model`, fit with
-best-on-validation selection, then use the test split once. An interrupted run resumes from
-its last finished epoch (``backup/``) and ends as an uninterrupted one would: the batch order
-and the random draws of epoch ``e`` depend only on the seed and ``e``.
+best-on-validation selection, then use the test split once. ``config.json``'s status moves
+``training`` -> ``trained`` -> ``completed``: a run interrupted while training resumes from its
+last backed-up epoch (``backup/``, :mod:`labwork6.backup`) and ends as an uninterrupted one would
+(the batch order and the random draws of epoch ``e`` depend only on the seed and ``e``); one
+interrupted while scoring is scored again, never retrained. What a call may do with an existing
+folder is :func:`labwork6.runs.plan_run`'s decision.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
-import shutil
 import tempfile
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import keras
@@ -21,8 +25,20 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from labwork6.callbacks import BestModel, EpochLog, EpochSeeds, NaNGuard, SelectionScore
-from labwork6.distribute import build_for_multiworker, cluster_task, distribution_strategy
+from labwork6.backup import Backup, BackupEachEpoch, TrainingState, restore_run_files
+from labwork6.callbacks import BestModel, EpochLog, EpochSeeds, NaNGuard, ResumableEarlyStopping, SelectionScore
+from labwork6.distribute import (
+    PEER_ERRORS,
+    WorkerLost,
+    broadcast_variables,
+    build_for_multiworker,
+    chief_bytes,
+    cluster_task,
+    distribution_strategy,
+    follow_chief,
+    lost_worker_message,
+)
+from labwork6.durable import remove, remove_partials
 from labwork6.machine import environment, precision_policy, resolve_precision
 from labwork6.metrics import labels_from_probabilities
 from labwork6.models import count_parameters, layer_table
@@ -33,12 +49,19 @@ from labwork6.quiet import ExpectedRetracing
 from labwork6.recipes import RECIPES, build_network, make_optimizer, model_image_size, resolve_config, run_dataset
 from labwork6.robustness import evaluate_robustness
 from labwork6.runs import (
-    RUN_FILES,
+    COMPLETED,
+    FAILED,
+    TRAINED,
+    TRAINING,
+    check_claimable,
+    check_resumable,
+    data_fingerprint,
+    dataset_source,
     load_json,
-    one_based_history,
-    plain,
+    plan_run,
     run_dir_for,
     run_lock,
+    start_fresh,
     write_evaluation,
     write_json,
 )
@@ -91,61 +114,20 @@ def targets(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes).astype("float32")
 
 
-_NOT_COMPARED = {"status", "epochs_run", "versions", "hardware", "parameters", "multiply_adds", "class_names",
-                 "num_classes", "input_shape", "raw_input_shape", "error", "resolved_precision", "steps_per_epoch",
-                 "counts", "num_replicas_in_sync", "normalization"}
-
-
-def _comparable(config: dict) -> dict:
-    return {key: value for key, value in plain(config).items() if key not in _NOT_COMPARED}
-
-
-def _finished_epochs(run_dir: Path) -> int:
-    """Epochs finished according to the backup that ``BackupAndRestore`` resumes from."""
-    metadata = load_json(run_dir / "backup" / "training_metadata.json") or {}
-    return int(metadata.get("epoch", 0))
-
-
-def _prepare_run_dir(run_dir: Path, config: dict, previous: dict | None) -> int:
-    """Empty ``run_dir`` for a fresh run, or keep a resumable one; return the first epoch to train."""
-    resuming = bool(previous) and previous.get("status") == "running" and (run_dir / "backup").exists() \
-        and _comparable(previous) == _comparable(config)
-    first_epoch = _finished_epochs(run_dir) if resuming else 0
-    if not resuming:
-        # A fresh run: nothing of an earlier one (backup, re-evaluations) may outlive it.
-        for name in (*RUN_FILES, "normalization.json", "backup", "evaluation"):
-            path = run_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    history_path = run_dir / "history.csv"
-    if first_epoch and history_path.exists():
-        # Rows of an epoch that was logged but not backed up are trained again.
-        history = pd.read_csv(history_path)
-        history[history["epoch"] < first_epoch].to_csv(history_path, index=False)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return first_epoch
-
-
-def _callbacks(run_dir: Path, num_val: int, patience: int | None, first_epoch: int, extra=()) -> list:
-    """The run's callbacks, in the order they see each epoch's end: logs first, the backup last,
-    so an epoch is backed up only once its history row and checkpoint are written."""
-    history_path = run_dir / "history.csv"
-    best_so_far = None
-    if first_epoch and history_path.exists():
-        done = pd.read_csv(history_path)
-        if "val_selection" in done and len(done):
-            best_so_far = float(done["val_selection"].max())
-    found = [
-        EpochSeeds(), EpochLog(), SelectionScore(num_val), NaNGuard(),
-        BestModel(run_dir / "model.keras", monitor="val_selection", initial_value_threshold=best_so_far),
-        keras.callbacks.CSVLogger(str(history_path), append=first_epoch > 0),
-    ]
+def _callbacks(run_dir: Path, num_val: int, patience: int | None, state: TrainingState, backup: Backup,
+               extra=(), write: bool = True) -> list:
+    """The run's callbacks, in the order they see each epoch's end: logs, the best model and early
+    stopping first, the backup last, so an epoch is backed up with its history row, its best
+    model and early stopping's counters, or not at all."""
+    best = BestModel(run_dir / "model.keras", monitor="val_selection", initial_value_threshold=state.best_score,
+                     best_epoch=state.best_epoch)
+    found = [EpochSeeds(), EpochLog(), SelectionScore(num_val), NaNGuard(), best]
+    stopping = None
     if patience:
-        found.append(keras.callbacks.EarlyStopping(monitor="val_selection", mode="max", patience=patience,
-                                                   restore_best_weights=True))
-    return [*found, *extra, keras.callbacks.BackupAndRestore(str(run_dir / "backup"))]
+        stopping = ResumableEarlyStopping(monitor="val_selection", mode="max", patience=patience,
+                                          state=state.early_stopping)
+        found.append(stopping)
+    return [*found, *extra, BackupEachEpoch(backup, run_dir, state, best, stopping, write=write)]
 
 
 def train(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,
@@ -153,92 +135,177 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
           callbacks=(), **overrides) -> Path:
     """Train ``model`` (a registry name) from scratch and write its run folder; return the folder.
 
+    A completed run with the same settings is returned as it is; an interrupted one resumes
+    (from its last backed-up epoch, or at scoring when training had finished). A run folder
+    with other settings, or a folder that is not a run folder, is refused with a
+    :class:`labwork6.runs.RunFolderConflict` that names what differs; nothing is deleted
+    there without ``overwrite``, and nothing in a folder that labwork6 did not create.
+
     Args:
         model: a name from :data:`labwork6.models.MODEL_NAMES`.
         dataset: a :func:`labwork6.data.load_dataset` source (default: the profile's).
         profile: ``smoke``, ``default`` or ``full`` (default: ``$LABWORK6_PROFILE``).
         seed: fixes the splits, the initialisation, the batch order and the random draws.
-        run_dir: the run folder (default ``<runs>/<profile>/<dataset>-<model>-seed<seed>``).
-            With ``distribute="multiworker"`` only the chief writes it; other workers write a
-            temporary folder, which they return.
-        overwrite: retrain even when a completed run with the same configuration exists
-            (otherwise that run is kept and returned).
+        run_dir: the run folder (default ``<runs>/<profile>/<dataset>-<model>-seed<seed>``, a
+            folder dataset named with a short hash of its path). With ``distribute="multiworker"``
+            only the chief writes it; other workers write a temporary folder, which they return.
+        overwrite: train again from the start even when the folder holds a run (completed,
+            interrupted or with other settings).
         callbacks: extra Keras callbacks.
         **overrides: see :func:`labwork6.recipes.resolve_config`.
     """
     config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
+    config["dataset_source"] = dataset_source(config["dataset"])
     task = cluster_task() if config["distribute"] == "multiworker" else None
     # Before any TensorFlow op: collective ops (multi-worker) must be configured at start-up.
     strategy = distribution_strategy(config["distribute"])
     run_dir = Path(run_dir) if run_dir else run_dir_for(model, config["dataset"], seed, config["profile"], runs)
-    if task and not task.is_chief:
-        # Only the chief writes the run folder; the others write to a temporary one.
-        run_dir = Path(tempfile.mkdtemp(prefix=f"labwork6-{task.task_type}{task.index}-"))
-    previous = load_json(run_dir / "config.json")
-    if (previous and previous.get("status") == "completed" and not overwrite
-            and _comparable(previous) == _comparable(config) and all((run_dir / f).exists() for f in RUN_FILES)):
-        print(f"[labwork6] {run_dir} is already trained with this configuration; reusing it "
-              "(pass overwrite=True / --overwrite to train again).")
-        return run_dir
-    with run_lock(run_dir):
-        _train_into(run_dir, config, previous, strategy, verbose, callbacks)
+    with ExitStack() as held:
+        def decide() -> dict:  # on the chief alone with several workers: they all follow it
+            if check_claimable(run_dir, config, overwrite=overwrite):
+                return {"plan": "reuse", "previous": None}
+            held.enter_context(run_lock(run_dir))
+            previous = load_json(run_dir / "config.json")  # under the lock: no other writer now
+            return {"plan": plan_run(run_dir, config, previous, overwrite=overwrite), "previous": previous}
+
+        decision = follow_chief(strategy, task, decide)
+        if decision["plan"] == "reuse":
+            if task is None or task.is_chief:
+                remove(run_dir / "backup")  # left by a kill between "completed" and its removal
+            return _reused(run_dir)
+        if task and not task.is_chief:
+            if decision["plan"] == "score":  # training is over: the chief scores the test split alone
+                print(f"[labwork6] {run_dir} is trained; the chief scores its test split.")
+                return run_dir
+            # Only the chief writes the run folder; the others write to a temporary one.
+            run_dir = Path(tempfile.mkdtemp(prefix=f"labwork6-{task.task_type}{task.index}-"))
+        try:
+            _train_into(run_dir, config, decision["plan"], decision["previous"], strategy, task, verbose, callbacks)
+        except PEER_ERRORS as error:
+            if task is None:
+                raise
+            raise WorkerLost(lost_worker_message(error, task, run_dir)) from None
     return run_dir
 
 
-def _train_into(run_dir: Path, config: dict, previous: dict | None, strategy, verbose, callbacks) -> None:
-    """The steps of :func:`train` once the run folder is this process's."""
-    first_epoch = _prepare_run_dir(run_dir, config, previous)
+def _reused(run_dir: Path) -> Path:
+    print(f"[labwork6] {run_dir} is already trained with this configuration; reusing it "
+          "(pass overwrite=True / --overwrite to train again).")
+    return run_dir
+
+
+def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, strategy, task, verbose,
+                callbacks) -> None:
+    """The steps of :func:`train` once the run folder is this process's: ``plan`` is
+    ``"fresh"``, ``"resume"`` (training, from the backup) or ``"score"`` (the test split only).
+    A worker other than the chief trains (into its temporary folder) and stops there."""
+    if plan == "fresh":
+        start_fresh(run_dir)
     seed = config["seed"]
     precision = resolve_precision(config["precision"])
     keras.utils.set_random_seed(seed)
     if config["deterministic"]:
         tf.config.experimental.enable_op_determinism()
     data = run_dataset(config)
+    facts = {"resolved_precision": precision, "data_fingerprint": data_fingerprint(data),
+             "num_replicas_in_sync": int(strategy.num_replicas_in_sync) if strategy else 1, **environment()}
+    if plan != "fresh":
+        check_resumable(run_dir, previous, facts)
+        remove_partials(run_dir)  # what a kill cut short
+    if plan == "score":
+        config = previous
+    else:
+        _fit(run_dir, config, plan == "resume", data, facts, strategy, task, verbose, callbacks)
+        if task and not task.is_chief:
+            return
+    test_once(run_dir, data, pd.read_csv(run_dir / "history.csv"), seed=seed)
+    config["status"] = COMPLETED
+    write_json(run_dir / "config.json", config)
+    remove(run_dir / "backup")
+
+
+def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy, task, verbose,
+         callbacks) -> None:
+    """Build, restore (``resume``) and train the network until the run is ``trained``: its best
+    model, history and config final."""
+    seed, precision = config["seed"], facts["resolved_precision"]
     steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
-    with precision_policy(precision), (strategy.scope() if strategy else nullcontext()):
+
+    def scope():  # a strategy's scope is entered once per object
+        return strategy.scope() if strategy else nullcontext()
+
+    with precision_policy(precision), scope():
         network = build_model(config, data)
         compile_model(network, config, binary=data.num_classes == 2, steps_per_epoch=steps_per_epoch)
 
     config.update(
-        status="running", resolved_precision=precision, steps_per_epoch=steps_per_epoch,
+        status=TRAINING, steps_per_epoch=steps_per_epoch,
         input_shape=[int(d) for d in network.get_layer("preprocessing").outputs[0].shape[1:]],
         raw_input_shape=[int(d) for d in data.image_shape], num_classes=data.num_classes,
         class_names=list(data.class_names), counts={split: int(len(getattr(data, split).labels))
                                                     for split in ("train", "val", "test")},
         normalization=normalization_statistics(network, len(data.train.labels)),
         parameters=count_parameters(network), multiply_adds=int(layer_table(network).iloc[-1]["multiply_adds"]),
-        num_replicas_in_sync=int(strategy.num_replicas_in_sync) if strategy else 1, **environment(),
+        **facts,
     )
     write_json(run_dir / "config.json", config)
 
-    progress = EpochProgress(run_dir.name, config["model"], seed, config["epochs"])
-    run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], first_epoch, (progress, *callbacks))
-    nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
-    if first_epoch < config["epochs"]:
-        # Every worker builds the same stream; DATA sharding hands each its part of every batch.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
-                                       batch_size=config["batch_size"], training=True, seed=seed,
-                                       epochs=config["epochs"], first_epoch=first_epoch).with_options(options)
-        val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
-                                     batch_size=config["batch_size"], training=False).with_options(options)
-        with precision_policy(precision):
-            if config["distribute"] == "multiworker":
-                build_for_multiworker(network, strategy, next(iter(val_pipeline)))
+    # Every worker builds the same stream; DATA sharding hands each its part of every batch.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
+                                 batch_size=config["batch_size"], training=False).with_options(options)
+    backup = Backup(run_dir / "backup")
+    with precision_policy(precision):
+        if config["distribute"] == "multiworker":
+            build_for_multiworker(network, strategy, next(iter(val_pipeline)))
+        state, generation = TrainingState(), None
+        if resume:
+            with scope():
+                if not network.optimizer.built:
+                    # On every worker alike: creating a variable is a collective operation there.
+                    network.optimizer.build(network.trainable_variables)
+            if task is None or task.is_chief:
+                # Outside the scope: loading creates throwaway variables (Keras' reference Optimizer),
+                # which under MultiWorkerMirroredStrategy would wait for the other workers.
+                state, generation = backup.restore(network)
+            if task:  # every worker continues from the chief's backup
+                broadcast_variables(strategy, task, _unique(network.variables + network.optimizer.variables))
+                shared = chief_bytes(strategy, task, json.dumps(dataclasses.asdict(state) if state else None).encode())
+                state = TrainingState(**json.loads(shared)) if json.loads(shared) else None
+            restore_run_files(run_dir, state, generation)
+            state = state or TrainingState()
+        progress = EpochProgress(run_dir.name, config["model"], seed, config["epochs"])
+        run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], state, backup,
+                                   (progress, *callbacks), write=task is None or task.is_chief)
+        nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
+        if state.epoch < config["epochs"] and not state.stopped:
+            train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
+                                           batch_size=config["batch_size"], training=True, seed=seed,
+                                           epochs=config["epochs"], first_epoch=state.epoch).with_options(options)
             network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
-                        steps_per_epoch=steps_per_epoch, callbacks=run_callbacks, verbose=verbose,
-                        shuffle=False)  # the pipeline orders each epoch
-    history = one_based_history(run_dir / "history.csv")
-    config["epochs_run"] = len(history)
+                        initial_epoch=state.epoch, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks,
+                        verbose=verbose, shuffle=False)  # the pipeline orders each epoch
+    if task and not task.is_chief:
+        return
+    history_path = run_dir / "history.csv"
+    config["epochs_run"] = len(pd.read_csv(history_path)) if history_path.exists() else 0
     if nan_guard.fired or not (run_dir / "model.keras").exists():
-        config.update(status="failed", error="the training loss became NaN (TerminateOnNaN); lower the "
+        config.update(status=FAILED, error="the training loss became NaN (TerminateOnNaN); lower the "
                       "learning rate or use float32 precision")
         write_json(run_dir / "config.json", config)
         raise TrainingFailed(f"Training of {config['model']} failed: {config['error']}. Run folder: {run_dir}")
-    test_once(run_dir, data, history, seed=seed)
-    config["status"] = "completed"
+    config["status"] = TRAINED  # the best model and the history are final: a kill from here on rescores only
     write_json(run_dir / "config.json", config)
+
+
+def _unique(variables) -> list:
+    seen, found = set(), []
+    for variable in variables:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            found.append(variable)
+    return found
 
 
 def train_missing(models, dataset: str | None = None, *, profile: str | None = None, seeds=None, runs=None,

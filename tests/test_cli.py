@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from labwork6.cli import main
-from labwork6.evaluate import load_test_split
+from labwork6.evaluate import evaluation_dir, load_test_split
+from labwork6.runs import RUN_FILES
 
 
 def run_cli(*args, env=None):
@@ -85,7 +86,7 @@ def test_layers_prints_the_exact_vgg19_count(capsys):
 
 
 @pytest.mark.slow
-def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
+def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     assert main(["train", "--model", "vgg11", "--profile", "smoke", "--width", "0.0625",
                  "--run-dir", str(run_dir)]) == 0
@@ -108,13 +109,23 @@ def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     assert main(["export-data", "--dataset", "digits", "--out", str(export)]) == 0
     assert (export / "manifest.csv").exists()
     assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", str(export)]) == 0
-    on_export = json.loads((run_dir / "evaluation" / "digits" / "metrics.json").read_text())
+    on_export = json.loads((evaluation_dir(run_dir, str(export)) / "metrics.json").read_text())
+    assert evaluation_dir(run_dir, str(export)).name.startswith("digits-")  # the folder's name and a hash
     assert on_export["num_test"] == 270  # the export's test/ folder: seed 0's test split, all of it
+
+    # A path that ends in .. or is ./ names the folder it means: the run's own files stay as they are.
+    own = {name: (run_dir / name).read_bytes() for name in RUN_FILES}
+    assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", f"{export}/test/.."]) == 0
+    monkeypatch.chdir(export)
+    assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", "./"]) == 0
+    assert {name: (run_dir / name).read_bytes() for name in RUN_FILES} == own
+    assert sorted(p.name for p in (run_dir / "evaluation").iterdir()) == sorted(
+        ["test", evaluation_dir(run_dir, str(export)).name])
 
     single = tmp_path / "only_threes"
     shutil.copytree(export / "test" / "3", single / "3")  # one class of the ten the run knows
     assert main(["evaluate", "--run-dir", str(run_dir), "--dataset", str(single)]) == 0
-    subset = pd.read_csv(run_dir / "evaluation" / "only_threes" / "predictions.csv")
+    subset = pd.read_csv(evaluation_dir(run_dir, str(single)) / "predictions.csv")
     assert len(subset) == len(list((single / "3").glob("*.png"))) and set(subset["label"]) == {3}
 
     images = sorted((export / "test" / "3").glob("*.png"))[:2]
@@ -131,6 +142,52 @@ def test_train_evaluate_predict_on_a_smoke_run(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["predict", "--run-dir", str(run_dir), str(not_an_image)])
     assert exit_.value.code == 2 and "notes.txt" in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_be_written_ends_in_one_line(capsys, monkeypatch):
+    import labwork6.cli
+
+    def read_only(args):
+        raise PermissionError(13, "Permission denied", "/runs/smoke/digits-vgg11-seed0/config.json")
+
+    monkeypatch.setitem(labwork6.cli.COMMANDS, "evaluate", read_only)
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--run-dir", "/runs/smoke/digits-vgg11-seed0"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("labwork6: error: cannot write or read "
+                                       "/runs/smoke/digits-vgg11-seed0/config.json: Permission denied\n")
+
+
+def test_report_waits_for_no_one_and_names_the_writer_it_met(capsys):
+    from pathlib import Path
+
+    from labwork6.runs import run_lock
+
+    report = Path(__file__).resolve().parent.parent / "report"
+    with run_lock(report):
+        with pytest.raises(SystemExit) as exit_:
+            main(["report", "--no-pdf"])
+    assert exit_.value.code == 2 and f"pid {os.getpid()}" in capsys.readouterr().err
+
+
+def test_the_pdf_is_built_without_shell_escape(tmp_path, monkeypatch):
+    import labwork6.latex
+
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated" / "numbers.tex").write_text("")
+    (tmp_path / labwork6.latex.REPORT_NAME).write_text("")
+    commands = []
+
+    def fake_run(command, **options):
+        commands.append(command)
+        (tmp_path / labwork6.latex.REPORT_NAME.replace(".tex", ".pdf")).write_text("")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(labwork6.latex.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(labwork6.latex.subprocess, "run", fake_run)
+    labwork6.latex.build_pdf(tmp_path)
+    assert commands[0][0] == "latexmk" and "-no-shell-escape" in commands[0]
+    assert not any(option in ("-shell-escape", "--shell-escape") for option in commands[0])
 
 
 def test_check_notebooks_strips_outputs_and_nothing_else(tmp_path, capsys):

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labwork6.backup import Backup
 from labwork6.evaluate import load_test_split, load_trained
 from labwork6.models import get_model
-from labwork6.runs import RUN_FILES, find_runs, load_run
+from labwork6.runs import MARKER, RUN_FILES, RunFolderConflict, find_runs, load_run
 from labwork6.train import TrainingFailed, resolve_config, train
 
 pytestmark = pytest.mark.slow
@@ -28,9 +29,10 @@ def smoke_run(tmp_path_factory):
 
 
 def test_smoke_run_writes_every_artifact(smoke_run):
-    for name in RUN_FILES:
+    for name in (*RUN_FILES, MARKER):
         assert (smoke_run / name).exists(), name
-    assert not (smoke_run / "backup").exists()  # removed once training finished
+    assert not (smoke_run / "backup").exists()  # removed once the run completed
+    assert not list(smoke_run.glob(".*partial*"))  # no temporary left
     run = load_run(smoke_run)
     config, metrics, timing = run["config"], run["metrics"], run["timing"]
     assert config["status"] == "completed" and config["epochs_run"] == 2
@@ -95,6 +97,17 @@ def test_completed_run_is_reused_not_retrained(smoke_run, capsys):
     assert "reusing" in capsys.readouterr().out
 
 
+def test_a_completed_run_is_never_replaced_by_other_settings(smoke_run, tmp_path):
+    """Before: any other option (another --epochs, --batch-size, ./digits for digits) deleted the run."""
+    (smoke_run / "evaluation" / "mine").mkdir(parents=True)
+    before = {p: p.read_bytes() for p in smoke_run.rglob("*") if p.is_file()}
+    for other in (dict(epochs=3), dict(epochs=2, batch_size=8)):
+        with pytest.raises(RunFolderConflict, match="completed run with other settings.*--overwrite") as error:
+            train("vgg11", "digits", runs=smoke_run.parent.parent, **{**SMALL, **other})
+        assert "epochs: 2 -> 3" in str(error.value) or "batch_size: 32 -> 8" in str(error.value)
+    assert {p: p.read_bytes() for p in smoke_run.rglob("*") if p.is_file()} == before
+
+
 class Interrupt(keras.callbacks.Callback):
     """Simulates a killed process at the end of a given epoch."""
 
@@ -114,13 +127,23 @@ def test_interrupted_run_resumes_at_the_next_epoch(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train("vgg11", "digits", runs=tmp_path, epochs=3, callbacks=[Interrupt(after_epoch=1)], **SMALL)
     run_dir = find_runs(tmp_path, completed=False)[0]
-    assert json.loads((run_dir / "config.json").read_text())["status"] == "running"
-    assert (run_dir / "backup").exists()
-    assert len(pd.read_csv(run_dir / "history.csv")) == 2
+    assert json.loads((run_dir / "config.json").read_text())["status"] == "training"
+    # The interruption came after epoch 1 (counted from 0) ended but before its backup (the
+    # backup is the last callback, and writes the history row with it): epoch 1 is trained again.
+    assert [p.name for p in Backup(run_dir / "backup").generations()] == ["epoch-0001"]
+    assert len(pd.read_csv(run_dir / "history.csv")) == 1
 
-    # The interruption came after epoch 1 was logged but before it was backed up (the backup
-    # is the last callback), so epoch 1 is trained again and its history row replaced.
-    assert json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+    # Other settings or another machine's precision: refused in one line, nothing wiped.
+    saved = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    with pytest.raises(RunFolderConflict, match="interrupted run.*epochs: 3 -> 4.*learning-rate schedule"):
+        train("vgg11", "digits", runs=tmp_path, epochs=4, **SMALL)
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "resolved_precision": "mixed_float16"}))
+    with pytest.raises(RunFolderConflict, match="precision 'mixed_float16' -> 'float32'.*--overwrite"):
+        train("vgg11", "digits", runs=tmp_path, epochs=3, **SMALL)
+    (run_dir / "config.json").write_bytes(saved[run_dir / "config.json"])
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == saved
+
     watcher = Interrupt(after_epoch=-1)
     train("vgg11", "digits", runs=tmp_path, epochs=3, callbacks=[watcher], **SMALL)
     assert watcher.began == [1, 2]  # epoch 0 was not trained again
@@ -207,7 +230,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path):
     assert run(tmp_path / "whole", "plain").returncode == 0
     killed = run(tmp_path / "killed", "kill")
     assert killed.returncode == -9, killed.stderr[-2000:]
-    assert json.loads((tmp_path / "killed" / "config.json").read_text())["status"] == "running"
+    assert json.loads((tmp_path / "killed" / "config.json").read_text())["status"] == "training"
     assert len(pd.read_csv(tmp_path / "killed" / "history.csv")) == 2  # epochs 1-2 finished, 3 was cut short
     resumed = run(tmp_path / "killed", "plain")
     assert resumed.returncode == 0, resumed.stderr[-3000:]

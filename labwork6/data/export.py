@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import collections
 import csv
+import glob
 import hashlib
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -35,30 +37,69 @@ def export_dataset(dataset: Dataset, out_dir: str | os.PathLike, *, overwrite: b
     OUT) and sha256 (of the file); ``OUT/classes.txt`` lists the class names in label order.
     PNG is lossless, so ``load_dataset(OUT)`` gives back the same images, labels and splits
     (file ``NNNNN`` is the image's index in its split). Every class gets a folder in every
-    split, even an empty one. ``overwrite=True`` replaces a previous export in OUT.
+    split, even an empty one. ``overwrite=True`` replaces a previous export in OUT: a folder
+    with a ``manifest.csv`` that lists every file of its splits (anything else, e.g. a user's
+    own ``train/val/test`` tree, is refused). The export is written next to OUT under a
+    temporary name and renamed into place, so a kill leaves the old export or the new one.
     """
     out = Path(out_dir)
     for name in dataset.class_names:
         _check_folder_name(name)
-    known = {*SPLITS, MANIFEST_NAME, CLASSES_NAME}
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"out_dir must be a folder. Received a file: out_dir='{out}'.")
-        entries = sorted(out.iterdir())
-        if entries and not overwrite:
-            raise FileExistsError(
-                f"'{out}' already exists and is not empty. Pass overwrite=True to replace a previous "
-                "export, or choose a new folder."
-            )
-        unexpected = [e.name for e in entries if e.name not in known]
-        if unexpected:
-            raise ValueError(
-                f"Refusing to overwrite '{out}': besides a previous export ({', '.join(sorted(known))}) "
-                f"it holds {unexpected}. Choose an empty or new folder."
-            )
-        for entry in entries:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+        if any(out.iterdir()):
+            if not overwrite:
+                raise FileExistsError(
+                    f"'{out}' already exists and is not empty. Pass overwrite=True to replace a previous "
+                    "export, or choose a new folder."
+                )
+            _check_previous_export(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.partial-*"):  # left by a killed export
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    staging = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    try:
+        manifest = _write_export(dataset, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out.exists() and any(out.iterdir()):
+        old = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, out)  # over an empty folder too
+    return out / manifest.name
+
+
+def _check_previous_export(out: Path) -> None:
+    """Raise ``ValueError`` unless ``out`` holds an export of this function and nothing else."""
+    manifest = out / MANIFEST_NAME
+    try:
+        listed = set(pd.read_csv(manifest, dtype=str)["file"])
+    except (OSError, ValueError, KeyError):
+        raise ValueError(
+            f"Refusing to overwrite '{out}': it has no readable {MANIFEST_NAME}, so it is not an earlier export "
+            "(a train/val/test tree of your own would be deleted). Choose an empty or new folder."
+        ) from None
+    known = {*SPLITS, MANIFEST_NAME, CLASSES_NAME}
+    unexpected = sorted(entry.name for entry in out.iterdir() if entry.name not in known)
+    unexpected += sorted(str(path.relative_to(out).as_posix()) for split in SPLITS if (out / split).is_dir()
+                         for path in (out / split).rglob("*")
+                         if path.is_file() and path.relative_to(out).as_posix() not in listed)
+    if unexpected:
+        shown = ", ".join(unexpected[:5]) + (", ..." if len(unexpected) > 5 else "")
+        raise ValueError(
+            f"Refusing to overwrite '{out}': besides a previous export it holds files its {MANIFEST_NAME} does not "
+            f"list ({shown}). Move them away, or choose an empty or new folder."
+        )
+
+
+def _write_export(dataset: Dataset, out: Path) -> Path:
+    """Write the export into the new folder ``out``; the manifest last, flushed to disk."""
+    out.mkdir()
     rows = []
     for split, part in dataset.splits.items():
         for name in dataset.class_names:
@@ -75,6 +116,8 @@ def export_dataset(dataset: Dataset, out_dir: str | os.PathLike, *, overwrite: b
         writer = csv.writer(f)
         writer.writerow(MANIFEST_COLUMNS)
         writer.writerows(rows)
+        f.flush()
+        os.fsync(f.fileno())
     return manifest
 
 
