@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--image-size", type=_positive_int, help="resize images to N x N (default: the recipe's)")
     train.add_argument("--channels", type=int, choices=(1, 3), help="force 1 (grey) or 3 (RGB) channels")
     train.add_argument("--seed", type=int, default=0, help="fixes splits, initialisation and shuffling")
+    train.add_argument("--folds", type=int, metavar="K",
+                       help="k-fold cross-validation with K >= 2 folds, 0 for a holdout split (default: the "
+                            "profile's; a dataset with its own test split keeps it)")
+    train.add_argument("--fold", type=int, metavar="F", help="the fold that is the test split, 0..K-1 (default 0)")
     train.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     train.add_argument("--optimizer", choices=("adamw", "adam", "sgd"))
     train.add_argument("--learning-rate", type=_positive_float)
@@ -145,7 +149,7 @@ def _train(args) -> int:
         image_size=args.image_size, channels=args.channels, precision=args.precision,
         optimizer=args.optimizer, learning_rate=args.learning_rate, patience=args.patience,
         augment=False if args.no_augment else None, deterministic=args.deterministic or None,
-        distribute=args.distribute,
+        distribute=args.distribute, folds=args.folds, fold=args.fold,
     )
     _print_metrics(json.loads((Path(run_dir) / "metrics.json").read_text()), run_dir)
     return 0
