@@ -33,6 +33,9 @@ _ADAMW_COSINE = {
     "label_smoothing": 0.1,
     "batch_size": 32,
     "image_size": None,  # None: the native size, raised to min_image_size when smaller
+    # RandomContrast in the training augmentation (build_augmentation): not in the default recipe,
+    # measured by `make study` (labwork6.study: chosen on development seeds' validation splits)
+    "contrast_augmentation": None,
 }
 
 #: Default training recipe per model family: what reliably trains each network from
