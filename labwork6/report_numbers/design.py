@@ -100,7 +100,8 @@ def data_numbers(data: ReportData) -> dict:
         "SubsampleNote": (f"at most {subsample} images, drawn before folding" if folds else
                           f"at most {subsample} images per split") if subsample else "all images",
         "EvaluationText": (f"{folds}-fold stratified cross-validation: each of the {thousands(pooled)} images is "
-                           f"tested exactly once, by the network trained on the other {folds - 1} folds "
+                           f"tested exactly once, by the network trained on the other "
+                           f"{'fold' if folds == 2 else f'{folds - 1} folds'} "
                            f"({thousands(counts.get('test'))} test images per fold; {thousands(counts.get('train'))} "
                            f"training and {thousands(counts.get('val'))} validation images, the validation images "
                            "taken from the training folds to choose the epoch)" if folds else
