@@ -243,6 +243,7 @@ def pooled_runs(group: Sequence[dict]) -> pd.DataFrame:
     repeated = frame[frame["image"].duplicated(keep=False)]
     if not repeated.empty:
         image = repeated["image"].iloc[0]
+        image = image.item() if hasattr(image, "item") else image  # 7, not np.int64(7)
         where = sorted(int(f) for f in repeated[repeated["image"] == image]["fold"])
         raise ValueError(f"Image {image!r} has {len(where)} test predictions (folds {where}) in the runs of "
                          f"{model_label(design[0])} seed {design[1]}: every image must be tested exactly once. "
@@ -270,8 +271,6 @@ def _stamp(run: dict) -> int:
 
 @functools.lru_cache(maxsize=64)
 def _pooled(key: tuple, seed: int, num_classes: int) -> tuple[tuple[str, float], ...]:
-    from labwork6.runs import load_run
-
     frame = pooled_runs([load_run(path) for path, _ in key])
     y_true, y_pred = frame["label"].to_numpy(np.int64), frame["prediction"].to_numpy(np.int64)
     correct, total = int(np.sum(y_true == y_pred)), len(y_true)
