@@ -215,7 +215,7 @@ def format_corruption_summary(summary: pd.DataFrame, pairs: pd.DataFrame | None 
     """:func:`corruption_summary` for reading: one row per corruption type (then the mean over the
     types, then the clean images), per model the accuracy in % with its interval and its rank on
     that type in parentheses; with ``pairs`` (:func:`paired_robustness`), per pair of its first
-    seed the difference in percentage points with its interval."""
+    seed the difference (first minus second) in percentage points with its interval."""
     if summary.empty:
         return pd.DataFrame()
     decimals = percent_decimals(int(summary["images"].min()))
@@ -230,7 +230,7 @@ def format_corruption_summary(summary: pd.DataFrame, pairs: pd.DataFrame | None 
         first_seed = pairs[pairs["seed"] == pairs["seed"].min()]
         for (first, second), part in first_seed.groupby(["model_a", "model_b"], sort=False):
             part = part.set_index("corruption")
-            title = f"{'SVC' if first == BASELINE_MODEL else model_label(first)} − " \
+            title = f"{'SVC' if first == BASELINE_MODEL else model_label(first)} vs " \
                     f"{'SVC' if second == BASELINE_MODEL else model_label(second)}"
             columns[(title, "difference (pp)")] = {
                 corruption: format_interval(*part.loc[corruption, ["difference", "low", "high"]], decimals)

@@ -82,6 +82,7 @@ def robustness_numbers(data: ReportData) -> dict:
                "RobustnessImagesPerRun": thousands(config.get("robustness_images")) or "all",
                "RobustnessImages": thousands(means["images"].iloc[0]) if not means.empty else None,
                "RankingText": _ranking_text(data.corruption_types)}
+    numbers["HaveRanking"] = numbers["RankingText"] is not None
     for prefix, name in (("Vgg", data.roles["vgg"]), ("Res", data.roles["resnet"]),
                          ("Svc", BASELINE_MODEL if data.baseline else None)):
         rows = means[means["model"] == name].sort_values("seed")
@@ -320,7 +321,8 @@ def study_numbers(data: ReportData) -> dict:
 
     study = data.study
     kept = all(recipe.get("contrast_augmentation") for recipe in RECIPES.values())
-    numbers = {"HaveStudy": bool(study), "RemedyKept": kept,
+    numbers = {"HaveStudy": bool(study), "RemedyKept": kept, "RemedySelectionText": None, "RemedyAblationText": None,
+               "LearningCurveText": None,
                "StudyMissing": words([name.replace("_", " ") for name in
                                       ("remedy_selection", "remedy_ablation", "learning_curve") if name not in study])
                or None}
