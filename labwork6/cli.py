@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model from scratch and write its run folder",
                                 description="Train a model from scratch; writes runs/<profile>/<dataset>-"
-                                            "<model>-seed<seed>/. An interrupted run resumes where it stopped.")
+                                            "<model>-seed<seed>[-fold<F>of<K>]/. An interrupted run resumes where "
+                                            "it stopped.")
     train.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME",
                        help=f"one of: {', '.join(MODEL_NAMES)}")
     train.add_argument("--dataset", metavar="SOURCE",
@@ -68,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--distribute", choices=("mirrored", "multiworker"),
                        help="MirroredStrategy (all local GPUs) or MultiWorkerMirroredStrategy (TF_CONFIG)")
     train.add_argument("--profile", choices=tuple(PROFILES), help=f"default: $LABWORK6_PROFILE or default; {profiles}")
-    train.add_argument("--run-dir", help="run folder (default: runs/<profile>/<dataset>-<model>-seed<seed>)")
+    train.add_argument("--run-dir", help="run folder (default: runs/<profile>/<dataset>-<model>-seed<seed>, with "
+                                         "-fold<F>of<K> for a fold of a cross-validation)")
     train.add_argument("--overwrite", action="store_true", help="train again even if a completed run exists")
 
     evaluate = commands.add_parser("evaluate", help="print and save the metrics of a saved run")
