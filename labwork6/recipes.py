@@ -76,7 +76,7 @@ def resolve_config(model: str, dataset: str | None = None, *, profile: str | Non
     folding (cross-validation), or per split (holdout). ``train_fraction`` keeps that share of the
     training split (stratified, seeded; the learning curve of ``make study``).
     ``contrast_augmentation`` adds Keras' ``RandomContrast`` with that factor to the training
-    augmentation (:func:`build_augmentation`).
+    augmentation (:func:`build_augmentation`; 0 turns it off where the recipe has it).
     """
     family = model_family(model)
     settings = get_profile(profile)
@@ -138,10 +138,10 @@ def check_config(config: dict) -> None:
         raise ValueError(f"`train_fraction` must be a number in (0, 1] (the share of the training split kept). "
                          f"Received: train_fraction={fraction!r}")
     factor = config.get("contrast_augmentation")
-    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1):
-        raise ValueError(f"`contrast_augmentation` must be a number in (0, 1) (RandomContrast's factor: contrast "
-                         f"scaled by a random factor in [1 - f, 1 + f]) or None. Received: contrast_augmentation="
-                         f"{factor!r}")
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 <= factor < 1):
+        raise ValueError(f"`contrast_augmentation` must be a number in [0, 1) (RandomContrast's factor: contrast "
+                         f"scaled by a random factor in [1 - f, 1 + f]; 0: none) or None (the recipe's). Received: "
+                         f"contrast_augmentation={factor!r}")
     images = config.get("robustness_images")
     if images is not None and (isinstance(images, bool) or not isinstance(images, int) or images < 1):
         raise ValueError(f"`robustness_images` must be a positive integer (test images per run scored under "

@@ -145,18 +145,21 @@ def _main_runs(model: str, seed: int, runs) -> list[Path]:
 
 
 def remedy_ablation(runs=None, *, models=MODELS, seed: int = 0, factor: float = CONTRAST_FACTOR) -> pd.DataFrame:
-    """The main job's runs (seed ``seed``, every fold) against the same with
-    ``contrast_augmentation=factor``: pooled clean test accuracy with its Wilson interval and mean
-    corruption accuracy; writes ``<runs>/study/remedy_ablation.csv``."""
+    """The main job's runs (seed ``seed``, every fold) against the same recipe with the remedy
+    switched (``contrast_augmentation`` ``factor`` where the default recipe has none, 0 where it
+    has it): pooled clean test accuracy with its Wilson interval and mean corruption accuracy,
+    without and with; writes ``<runs>/study/remedy_ablation.csv``."""
     from labwork6.recipes import resolve_config
 
     rows = []
     for model in models:
-        folds = resolve_config(model, profile=PROFILE, seed=seed)["folds"]
-        before = _main_runs(model, seed, runs)
-        after = [_train(model, seed, fold, "remedy_ablation", runs, contrast_augmentation=factor)
-                 for fold in range(folds)]
-        for remedy, run_dirs in ((0.0, before), (factor, after)):
+        config = resolve_config(model, profile=PROFILE, seed=seed)
+        default = config.get("contrast_augmentation") or 0.0
+        switched = 0.0 if default else factor
+        main = _main_runs(model, seed, runs)
+        other = [_train(model, seed, fold, "remedy_ablation", runs, contrast_augmentation=switched)
+                 for fold in range(config["folds"])]
+        for remedy, run_dirs in sorted(((default, main), (switched, other)), key=lambda item: item[0]):
             rows.append({"model": model, "seed": seed, "contrast_augmentation": remedy, **_pooled_scores(run_dirs)})
     return _write(pd.DataFrame(rows), runs, "remedy_ablation")
 
