@@ -313,6 +313,28 @@ def _study_arms(frame, key: str, decimals: int) -> str:
     return words(parts)
 
 
+def remedy_decision(selection) -> dict[str, dict]:
+    """Per network, the rule the default recipe follows: keep the remedy only if its clean
+    validation accuracy (pooled over the development seeds) is not below the Wilson 95% interval
+    of the accuracy without it. Returns per model ``without`` and ``with`` (accuracies), ``images``,
+    ``low``, ``high`` (the interval without) and ``keeps_clean``."""
+    from labwork6.stats import accuracy_interval
+
+    found = {}
+    for name, part in selection.groupby("model", sort=False):
+        arms = {}
+        for remedied, rows in part.groupby(part["contrast_augmentation"] > 0):
+            images = int(rows["val_images"].sum())
+            arms[bool(remedied)] = (int(round(float((rows["clean"] * rows["val_images"]).sum()))), images)
+        if set(arms) != {False, True}:
+            continue
+        (right, images), (right_with, images_with) = arms[False], arms[True]
+        low, high = accuracy_interval(right, images)
+        found[name] = {"without": right / images, "with": right_with / images_with, "images": images, "low": low,
+                       "high": high, "keeps_clean": right_with / images_with >= low}
+    return found
+
+
 def study_numbers(data: ReportData) -> dict:
     """What ``make study`` found (:mod:`labwork6.study`), when its tables exist next to the runs:
     the contrast remedy on the development seeds' validation splits and on the reported folds, and
@@ -322,7 +344,7 @@ def study_numbers(data: ReportData) -> dict:
     study = data.study
     kept = all(recipe.get("contrast_augmentation") for recipe in RECIPES.values())
     numbers = {"HaveStudy": bool(study), "RemedyKept": kept, "RemedySelectionText": None, "RemedyAblationText": None,
-               "LearningCurveText": None,
+               "LearningCurveText": None, "RemedyRuleText": None,
                "StudyMissing": words([name.replace("_", " ") for name in
                                       ("remedy_selection", "remedy_ablation", "learning_curve") if name not in study])
                or None}
@@ -338,6 +360,13 @@ def study_numbers(data: ReportData) -> dict:
             f"{_study_arms(selection, 'clean', decimals)}, the accuracy under the contrast corruption "
             f"{_study_arms(selection, 'contrast', decimals)} and the mean over every corruption "
             f"{_study_arms(selection, 'mean_corruption', decimals)}")
+        decision = remedy_decision(selection)
+        numbers["RemedyRuleText"] = "; ".join(
+            f"{model_label(name)}: clean validation accuracy {percent(found['with'], decimals)}% with it, "
+            f"{'within' if found['keeps_clean'] else 'below'} the 95% interval "
+            f"{percent(found['low'], decimals)}–{percent(found['high'], decimals)}% of "
+            f"{percent(found['without'], decimals)}% without it ({thousands(found['images'])} validation images)"
+            for name, found in decision.items()) or None
     ablation = study.get("remedy_ablation")
     numbers["HaveRemedyAblation"] = ablation is not None and not ablation.empty
     if numbers["HaveRemedyAblation"]:
