@@ -421,9 +421,9 @@ def test_study_numbers_and_tables(generated):
     assert "VGG19 40.0\\% → 90.0\\%" in macros["RemedySelectionText"]
     assert "development seeds 100 and 101" in macros["RemedySelectionText"]
     assert "\\RemedyKeptfalse" in (out / "numbers.tex").read_text()
-    # VGG19: 342 of 360 right without it (Wilson [92.1, 96.9]), 94.0% with it: within
+    # VGG19: 342 of 360 right without it (Wilson [92.2, 96.8]), 94.0% with it: within
     assert macros["RemedyRuleText"].startswith("VGG19: clean validation accuracy 94.0\\% with it, within the 95\\% "
-                                               "interval 92.1–96.9\\% of 95.0\\% without it (360 validation images)")
+                                               "interval 92.2–96.8\\% of 95.0\\% without it (360 validation images)")
     assert len(pd.read_csv(out / "learning_curve.csv")) == 8 and "LearningCurveText" in macros
 
 
