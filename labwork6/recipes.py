@@ -33,9 +33,14 @@ _ADAMW_COSINE = {
     "label_smoothing": 0.1,
     "batch_size": 32,
     "image_size": None,  # None: the native size, raised to min_image_size when smaller
-    # RandomContrast in the training augmentation (build_augmentation): not in the default recipe,
-    # measured by `make study` (labwork6.study: chosen on development seeds' validation splits)
-    "contrast_augmentation": None,
+    # RandomContrast(0.9) in the training augmentation (build_augmentation), against the contrast
+    # collapse. Chosen on the validation splits of fold 0 of development seeds 100 and 101 (digits,
+    # `python -m labwork6.study --only remedy_selection`), 360 validation images per network: clean
+    # accuracy VGG19-BN 99.4 -> 99.2%, ResNet19 99.2 -> 99.4% (both inside the Wilson interval of
+    # the accuracy without it, the rule for keeping it); under the contrast corruption 16.6 -> 33.4%
+    # and 15.3 -> 43.8%; mean over every corruption 59.4 -> 62.8% and 59.5 -> 66.0%. Measured on
+    # digits only. 0 turns it off.
+    "contrast_augmentation": 0.9,
 }
 
 #: Default training recipe per model family: what reliably trains each network from

@@ -4,13 +4,14 @@
   ``RandomContrast`` in the training augmentation) chosen on validation splits only: both
   networks, with and without it, on fold 0 of the development seeds 100 and 101 (never the
   reported seed 0's test folds); clean validation accuracy and validation accuracy under the
-  ``contrast`` corruption and under every corruption. 8 trainings.
-- :func:`remedy_ablation`: the remedy on the default profile's folds of seed 0 (6 trainings),
-  against the main job's runs: clean test accuracy (pooled over the 1,797 images) and mean
-  corruption accuracy, before and after.
+  ``contrast`` corruption and under every corruption. 8 trainings. Its numbers decided the
+  default recipe (:data:`labwork6.recipes.RECIPES`, which quotes them).
+- :func:`remedy_ablation`: the main job's runs (seed 0, every fold) against the same recipe
+  with the remedy switched (off, as the default recipe has it; on where it has not): clean test
+  accuracy pooled over the 1,797 images and mean corruption accuracy, without and with. 6 trainings.
 - :func:`learning_curve`: 10, 25 and 50% of the training folds (``train_fraction``), seed 0,
-  both networks, every fold (18 trainings, together about as long as 15 full ones); 100% is the
-  main job's runs.
+  both networks, every fold (18 trainings, together about 5 full ones' steps); 100% is the main
+  job's runs.
 - :func:`repeated_cv`: the 3-fold cross-validation again with seeds 1 and 2 (12 trainings),
   ordinary runs of the default profile (``runs/default/``, as ``make seeds SEEDS="1 2"``), which
   the report then pools per repetition.
@@ -18,12 +19,13 @@
 Runs of the first three go to ``<runs>/study/<part>/`` and their tables to ``<runs>/study/<part>.csv``,
 which the report reads when they exist (:mod:`labwork6.report_numbers`).
 
-Cost, measured on 2 cores of an Intel Xeon (float32; a training step of batch 32 takes about
-0.71 s for VGG19-BN and 0.57 s for ResNet19, 32 steps per epoch, 5 epochs, plus about 15 s of
-evaluation per run): a full training is about 2.2 min for VGG19-BN and 1.8 min for ResNet19, so
-the study's 8 + 6 + 12 full trainings and 18 shorter ones take about 26 x 2 + 15 x 2 ≈ 80 minutes,
-on top of the main job's runs, which it reuses (``python -m labwork6.study --only remedy_selection``
-runs one part).
+Cost, on 2 cores of an Intel Xeon (float32; a training step of batch 32 takes about 0.71 s for
+VGG19-BN and 0.57 s for ResNet19 on a quiet machine; 32 steps per epoch, 5 epochs, plus about
+15 s of evaluation per run): a full training is about 2.1 min for VGG19-BN and 1.8 min for
+ResNet19, so the study's 26 full trainings (8 + 6 + 12) and 18 shorter ones take about
+26 x 2 + 18 x 0.6 ≈ 65 minutes, on top of the main job's runs, which it reuses. On a loaded
+machine it is slower: the 8 trainings of the remedy selection took 98-357 s each next to other
+work (load average about 5). ``python -m labwork6.study --only remedy_selection`` runs one part.
 """
 
 from __future__ import annotations

@@ -286,7 +286,8 @@ _RECIPE_ROWS = (
     ("warmup_fraction", "Warm-up (share of steps)"), ("label_smoothing", "Label smoothing"),
     ("batch_size", "Batch size"), ("epochs", "Epochs (planned)"), ("epochs_run", "Epochs (run)"),
     ("input_shape", "Input shape"), ("width", "Width multiplier"), ("model_options", "Model options"),
-    ("resolved_precision", "Precision policy"), ("augment", "Augmentation"), ("subsample", "Subsample"),
+    ("resolved_precision", "Precision policy"), ("augment", "Augmentation"),
+    ("contrast_augmentation", "Random contrast (factor)"), ("subsample", "Subsample"),
 )
 
 
@@ -297,6 +298,8 @@ def _recipe_value(key: str, value) -> str:
         return ", ".join(f"{k}={v}" for k, v in (value or {}).items()) or MISSING_CELL
     if key == "augment":
         return "yes" if value else "no"
+    if key == "contrast_augmentation":
+        return f"{value:g}" if value else "none"
     if key == "subsample":
         return f"at most {value} images" if value else "none"
     return MISSING_CELL if value is None else str(value)

@@ -29,13 +29,16 @@ AUTHOR_PLACEHOLDER = "Student name not set (author, under [tool.labwork6] in pyp
 BLOWUP = {"side": 64, "channels": 3, "units": 1000}
 
 
-def augmentation_text(dataset: str, input_shape) -> str:
-    """In words, the augmentation :func:`labwork6.preprocessing.augmentation_for` applies."""
+def augmentation_text(dataset: str, input_shape, contrast: float | None = None) -> str:
+    """In words, the augmentation :func:`labwork6.preprocessing.augmentation_for` applies, and
+    the recipe's ``contrast_augmentation`` (:func:`labwork6.recipes.build_augmentation`)."""
     from labwork6.preprocessing import augmentation_for
 
     pipeline = augmentation_for(str(dataset), tuple(int(d) for d in input_shape))
+    extra = (f"random contrast (each image's distance from its mean scaled by a factor drawn in "
+             f"[{1 - contrast:g}, {1 + contrast:g}], Keras' RandomContrast)") if contrast else None
     if pipeline is None:
-        return "none (images too small to shift)"
+        return extra or "none (images too small to shift)"
     parts = []
     for layer in pipeline.layers:
         config = layer.get_config()
@@ -51,7 +54,7 @@ def augmentation_text(dataset: str, input_shape) -> str:
             parts.append(f"random {config['mode']} flips")
         else:
             parts.append(kind)
-    return ", ".join(parts)
+    return ", ".join([*parts, *([extra] if extra else [])])
 
 
 
@@ -114,7 +117,7 @@ def data_numbers(data: ReportData) -> dict:
         "ChannelMeans": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("mean")),
         "ChannelStds": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("std")),
         "DatasetSource": baseline.get("source") or config["dataset"],
-        "Augmentation": augmentation_text(config["dataset"], config["input_shape"])
+        "Augmentation": augmentation_text(config["dataset"], config["input_shape"], config.get("contrast_augmentation"))
         if config.get("augment", True) and config.get("input_shape") else "none",
         "OneTestImage": fixed(100 / pooled, 2) if pooled else None,
         "OneValidationImage": fixed(100 / counts["val"], 2) if counts.get("val") else None,
