@@ -128,18 +128,19 @@ def plot_time_to_accuracy(epochs: pd.DataFrame, target_percent: float = TARGET_P
 def train_runs(models, seeds, profile: str, run_root: Path, echo, *, reuse: bool = False
                ) -> tuple[pd.DataFrame, dict, dict]:
     """Train every model on every seed with ``labwork6.train.train`` into ``run_root``
-    (``<run_root>/<profile>/<dataset>-<model>-seed<seed>``, the main job's layout); return the
+    (``<run_root>/<profile>/<dataset>-<model>-seed<seed>``, with ``-fold0of<K>`` for the first fold of
+    a cross-validating profile: the main job's layout); return the
     per-epoch rows, each trained run's wall-clock seconds of the whole call, and each model's
     config. ``reuse``: a completed run already there (e.g. the main job's) is read, not trained
     again, and has no whole-call time."""
-    from labwork6.runs import run_dir_for
+    from labwork6.recipes import run_folder
     from labwork6.train import resolve_config, train
 
     frames, wall, configs = [], {}, {}
     for model in models:
         for seed in seeds:
             config = resolve_config(model, profile=profile, seed=seed)
-            run_dir = run_dir_for(model, config["dataset"], seed, config["profile"], run_root)
+            run_dir = run_folder(config, run_root)
             if reuse and (load_json(run_dir / "config.json") or {}).get("status") == "completed":
                 echo(f"time_to_accuracy: reading the completed run {run_dir} (not trained again)")
             else:

@@ -1,12 +1,14 @@
 """The classical baseline: an RBF support vector machine on raw pixels, as ordinary run folders.
 
-For each (dataset, seed, subsample) of the network runs, :func:`fit_baseline` fits
-``sklearn.svm.SVC(kernel="rbf")`` on exactly the same split, on the training and validation
-images together (it has no epoch to select, so the validation images are extra training data),
-and writes ``runs/<profile>/<dataset>-svc-seed<seed>/`` with the files of any run
+For each (dataset, seed, fold, subsample) of the network runs, :func:`fit_baseline` fits
+``sklearn.svm.SVC(kernel="rbf")`` on exactly the same split (the same fold of the same
+cross-validation), on the training and validation images together (it has no epoch to select, so
+the validation images are extra training data), and writes
+``runs/<profile>/<dataset>-svc-seed<seed>[-fold<F>of<K>]/`` with the files of any run
 (:mod:`labwork6.runs`): ``config.json`` (``model: "svc"``), ``predictions.csv``,
 ``metrics.json``, ``confusion_matrix.csv``, ``classification_report.csv``, ``timing.json``
-(``train_seconds``: the fit), ``robustness.csv`` (the test images under the corruptions of
+(``train_seconds``: the fit), ``robustness.csv`` (the test images the network runs of that fold
+score, :func:`labwork6.recipes.robustness_split`, under the corruptions of
 :mod:`labwork6.robustness`, seeded by the seed, as every network run of that seed sees them)
 and ``robustness_predictions.csv`` (each image's predicted label under each corruption, for
 the paired robustness tests). A folder with the same configuration and every file is reused;
@@ -23,7 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labwork6.robustness import ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS, SEVERITY_PARAMETERS, evaluate_robustness
+from labwork6.recipes import robustness_split, run_dataset, run_name
+from labwork6.robustness import (
+    ROBUSTNESS_FILE,
+    ROBUSTNESS_PREDICTIONS,
+    SEVERITIES,
+    SEVERITY_PARAMETERS,
+    evaluate_robustness,
+)
 from labwork6.runs import load_json, load_run, run_lock, write_evaluation, write_json
 
 MODEL_NAME = "svc"
@@ -36,7 +45,7 @@ BASELINE_FILES = ("config.json", "predictions.csv", "metrics.json", "confusion_m
                   "classification_report.csv", "timing.json", ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS)
 #: What must be equal for a baseline folder to be reused.
 _SAME_CONFIGURATION = ("model", "dataset", "seed", "subsample", "profile", "kernel", "features", "max_train",
-                       "corruptions")
+                       "corruptions", "folds", "fold", "robustness_images", "robustness_severities")
 
 
 def pixel_features(images: np.ndarray) -> np.ndarray:
@@ -44,10 +53,11 @@ def pixel_features(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
-def baseline_dir(profile_dir, dataset: str, seed: int) -> Path:
-    """``<profile_dir>/<dataset>-svc-seed<seed>``, next to the network runs of the profile."""
-    dataset_label = Path(str(dataset).rstrip("/")).name or str(dataset)
-    return Path(profile_dir) / f"{dataset_label}-{MODEL_NAME}-seed{int(seed)}"
+def baseline_dir(profile_dir, dataset: str, seed: int, folds: int | None = None, fold: int | None = None) -> Path:
+    """``<profile_dir>/<dataset>-svc-seed<seed>`` (with ``-fold<F>of<K>`` for a fold of a
+    cross-validation), next to the network runs of the profile."""
+    return Path(profile_dir) / run_name({"dataset": dataset, "model": MODEL_NAME, "seed": seed, "folds": folds,
+                                         "fold": fold})
 
 
 def _reusable(run_dir: Path, config: dict) -> bool:
@@ -59,31 +69,32 @@ def _reusable(run_dir: Path, config: dict) -> bool:
     return all(previous.get(key) == config[key] for key in _SAME_CONFIGURATION)
 
 
-def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, run_dir, *,
-                 max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> Path:
-    """Fit the RBF SVC on the split of (``dataset``, ``seed``, ``subsample``) and write its run
-    folder ``run_dir``; return the folder.
+def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, run_dir, *, folds: int | None = None,
+                 fold: int | None = None, robustness_images: int | None = None,
+                 robustness_severities=SEVERITIES, max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> Path:
+    """Fit the RBF SVC on the split of (``dataset``, ``seed``, ``folds``, ``fold``, ``subsample``)
+    and write its run folder ``run_dir``; return the folder.
 
-    The split is the one the networks of that seed were trained on
-    (:func:`labwork6.data.load_dataset` then ``subsample``). The SVC is fitted on training +
-    validation images (a stratified ``max_train`` of them when there are more), pixels
-    scaled to [0, 1] at the dataset's own size, with scikit-learn's defaults; it is tested
-    once on the test split. The SVC gives no probabilities: the ``prob_<class>`` columns of
-    ``predictions.csv`` are its one-hot predictions. A completed folder with the same
-    configuration is returned as it is unless ``overwrite``. The folder is locked while it is
-    read and written (:func:`labwork6.runs.run_lock`).
+    The split is the one the networks of that seed and fold were trained on
+    (:func:`labwork6.recipes.run_dataset`). The SVC is fitted on training + validation images (a
+    stratified ``max_train`` of them when there are more), pixels scaled to [0, 1] at the dataset's
+    own size, with scikit-learn's defaults; it is tested once on the test split, and on the same
+    ``robustness_images`` of it as the networks, at ``robustness_severities``. The SVC gives no
+    probabilities: the ``prob_<class>`` columns of ``predictions.csv`` are its one-hot predictions.
+    A completed folder with the same configuration is returned as it is unless ``overwrite``. The
+    folder is locked while it is read and written (:func:`labwork6.runs.run_lock`).
     """
     with run_lock(run_dir):
-        return _fit_baseline(dataset, seed, subsample, profile, run_dir, max_train=max_train, overwrite=overwrite)
+        return _fit_baseline(dataset, seed, subsample, profile, run_dir, folds=folds, fold=fold,
+                             robustness_images=robustness_images, robustness_severities=robustness_severities,
+                             max_train=max_train, overwrite=overwrite)
 
 
-def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, run_dir, *,
-                  max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> Path:
+def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, run_dir, *, folds, fold,
+                  robustness_images, robustness_severities, max_train: int, overwrite: bool) -> Path:
     """The body of :func:`fit_baseline`, run under the folder's lock."""
     from sklearn.model_selection import train_test_split
     from sklearn.svm import SVC
-
-    from labwork6.data import load_dataset
 
     if isinstance(max_train, bool) or not isinstance(max_train, (int, np.integer)) or max_train < 2:
         raise ValueError(f"max_train must be an int of at least 2 images. Received: max_train={max_train!r}")
@@ -91,12 +102,14 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
     config = {"model": MODEL_NAME, "status": "running", "dataset": str(dataset), "seed": int(seed),
               "subsample": int(subsample) if subsample else None, "profile": str(profile), "kernel": "rbf",
               "features": FEATURES, "max_train": int(max_train),
-              "corruptions": {name: list(values) for name, values in SEVERITY_PARAMETERS.items()}}
+              "corruptions": {name: list(values) for name, values in SEVERITY_PARAMETERS.items()},
+              "folds": int(folds) if folds else None, "fold": int(fold) if folds else None,
+              "evaluation": "cross-validation" if folds else "holdout",
+              "robustness_images": int(robustness_images) if robustness_images else None,
+              "robustness_severities": [int(s) for s in robustness_severities]}
     if not overwrite and _reusable(run_dir, config):
         return run_dir
-    data = load_dataset(dataset, seed=int(seed))
-    if subsample:
-        data = data.subsample(int(subsample), seed=int(seed))
+    data = run_dataset(config)
     features = np.concatenate([pixel_features(data.train.images), pixel_features(data.val.images)])
     labels = np.concatenate([data.train.labels, data.val.labels])
     if len(labels) > max_train:
@@ -121,50 +134,59 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
     predictions = classifier.predict(pixel_features(data.test.images))
     predict_seconds = time.perf_counter() - start
     one_hot = np.eye(data.num_classes)[predictions]
-    write_evaluation(run_dir, data.test.labels, predictions, one_hot, data.class_names,
+    write_evaluation(run_dir, data.test.labels, predictions, one_hot, data.class_names, image_ids=data.test.ids,
                      support_vectors=int(classifier.support_vectors_.shape[0]))
     write_json(run_dir / "timing.json", {"train_seconds": fit_seconds, "test_predict_seconds": predict_seconds,
                                          "fit_images": int(len(labels))})
-    # Classified from their pixels, under the corruptions of the network runs of this seed.
-    evaluate_robustness(run_dir, lambda batch: classifier.predict(pixel_features(batch)), data.test.images,
-                        data.test.labels, int(seed))
+    # Classified from their pixels, the images and corruptions of the network runs of this seed and fold.
+    scored = robustness_split(config, data)
+    evaluate_robustness(run_dir, lambda batch: classifier.predict(pixel_features(batch)), scored.images,
+                        scored.labels, int(seed), ids=scored.ids, severities=config["robustness_severities"])
     config["status"] = "completed"
     write_json(run_dir / "config.json", config)
     return run_dir
 
 
 def ensure_baselines(runs: Iterable[dict], *, max_train: int = SVC_MAX_TRAIN, overwrite: bool = False) -> list[Path]:
-    """The baseline run folder of every (dataset, seed) of ``runs`` (:func:`labwork6.runs.load_run`
-    dicts of network runs), fitted where missing (:func:`fit_baseline`), in seed order.
+    """The baseline run folder of every (dataset, seed, fold) of ``runs`` (:func:`labwork6.runs.load_run`
+    dicts of network runs), fitted where missing (:func:`fit_baseline`), in seed and fold order.
 
-    Each baseline goes next to the first run (by model name) of its seed and uses that
-    run's dataset, subsample and profile. A warning is printed when its test labels differ
-    from a run's ``predictions.csv`` (the baseline would then not be on the same images).
+    Each baseline goes next to the first run (by model name) of its seed and fold and uses that
+    run's dataset, subsample, profile and robustness settings. A warning is printed when its test
+    images differ from a run's ``predictions.csv`` (the baseline would then not be on the same images).
     """
     runs = list(runs)
     firsts: dict[tuple, dict] = {}
     for run in sorted(runs, key=lambda run: (run["config"]["model"], run["config"]["seed"])):
         config = run["config"]
-        firsts.setdefault((Path(run["run_dir"]).parent, str(config["dataset"]), int(config["seed"])), run)
+        key = (Path(run["run_dir"]).parent, str(config["dataset"]), int(config["seed"]), config.get("folds") or None,
+               config.get("fold") if config.get("folds") else None)
+        firsts.setdefault(key, run)
     folders = []
-    for (profile_dir, dataset, seed), run in sorted(firsts.items(), key=lambda item: item[0][2]):
+    for (profile_dir, dataset, seed, folds, fold), run in sorted(firsts.items(),
+                                                                 key=lambda item: (item[0][2], item[0][4] or 0)):
         config = run["config"]
         folder = fit_baseline(dataset, seed, config.get("subsample"), config.get("profile", profile_dir.name),
-                              baseline_dir(profile_dir, dataset, seed), max_train=max_train, overwrite=overwrite)
+                              baseline_dir(profile_dir, dataset, seed, folds, fold), folds=folds, fold=fold,
+                              robustness_images=config.get("robustness_images"),
+                              robustness_severities=config.get("robustness_severities") or SEVERITIES,
+                              max_train=max_train, overwrite=overwrite)
         _warn_if_other_split(folder, [other for other in runs if int(other["config"]["seed"]) == seed
-                                      and str(other["config"]["dataset"]) == dataset])
+                                      and str(other["config"]["dataset"]) == dataset
+                                      and other["config"].get("fold") == config.get("fold")])
         folders.append(folder)
     return folders
 
 
 def _warn_if_other_split(folder: Path, runs: Iterable[dict]) -> None:
-    labels = pd.read_csv(folder / "predictions.csv")["label"].to_numpy()
+    ours = pd.read_csv(folder / "predictions.csv")
     for run in runs:
         predictions = Path(run["run_dir"]) / "predictions.csv"
         if not predictions.exists():
             continue
-        theirs = pd.read_csv(predictions)["label"].to_numpy()
-        if len(theirs) != len(labels) or np.any(theirs != labels):
+        theirs = pd.read_csv(predictions)
+        column = "image" if "image" in theirs and "image" in ours else "label"
+        if len(theirs) != len(ours) or np.any(theirs[column].to_numpy() != ours[column].to_numpy()):
             print(f"[labwork6] warning: the SVC's test split in {folder} differs from the one in {predictions}; "
                   "the baseline is not on the same images.")
 

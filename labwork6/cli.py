@@ -44,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model from scratch and write its run folder",
                                 description="Train a model from scratch; writes runs/<profile>/<dataset>-"
-                                            "<model>-seed<seed>/. A completed run with the same settings is "
-                                            "reused; an interrupted one resumes where it stopped; a run with "
-                                            "other settings is kept and the command refused (--overwrite "
+                                            "<model>-seed<seed>[-fold<F>of<K>]/. A completed run with the same "
+                                            "settings is reused; an interrupted one resumes where it stopped; a run "
+                                            "with other settings is kept and the command refused (--overwrite "
                                             "replaces it).")
     train.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="NAME",
                        help=f"one of: {', '.join(MODEL_NAMES)}")
@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--image-size", type=_positive_int, help="resize images to N x N (default: the recipe's)")
     train.add_argument("--channels", type=int, choices=(1, 3), help="force 1 (grey) or 3 (RGB) channels")
     train.add_argument("--seed", type=int, default=0, help="fixes splits, initialisation and shuffling")
+    train.add_argument("--folds", type=int, metavar="K",
+                       help="k-fold cross-validation with K >= 2 folds, 0 for a holdout split (default: the "
+                            "profile's; a dataset with its own test split keeps it)")
+    train.add_argument("--fold", type=int, metavar="F", help="the fold that is the test split, 0..K-1 (default 0)")
     train.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     train.add_argument("--optimizer", choices=("adamw", "adam", "sgd"))
     train.add_argument("--learning-rate", type=_positive_float)
@@ -68,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--distribute", choices=("mirrored", "multiworker"),
                        help="MirroredStrategy (all local GPUs) or MultiWorkerMirroredStrategy (TF_CONFIG)")
     train.add_argument("--profile", choices=tuple(PROFILES), help=f"default: $LABWORK6_PROFILE or default; {profiles}")
-    train.add_argument("--run-dir", help="run folder (default: runs/<profile>/<dataset>-<model>-seed<seed>)")
+    train.add_argument("--run-dir", help="run folder (default: runs/<profile>/<dataset>-<model>-seed<seed>, with "
+                                         "-fold<F>of<K> for a fold of a cross-validation)")
     train.add_argument("--overwrite", action="store_true",
                        help="train again from the start, replacing the run in the run folder (completed, interrupted "
                             "or with other settings); a folder that is not a run folder is never emptied")
@@ -154,7 +159,7 @@ def _train(args) -> int:
         image_size=args.image_size, channels=args.channels, precision=args.precision,
         optimizer=args.optimizer, learning_rate=args.learning_rate, patience=args.patience,
         augment=False if args.no_augment else None, deterministic=args.deterministic or None,
-        distribute=args.distribute,
+        distribute=args.distribute, folds=args.folds, fold=args.fold,
     )
     metrics = Path(run_dir) / "metrics.json"
     if not metrics.exists():  # a worker other than the chief (--distribute multiworker)

@@ -149,16 +149,18 @@ def planned_runs(profile: str, runs) -> dict[str, tuple[str, int]]:
     """``{run folder name: (model, epochs)}`` of the profile's runs that are not completed in
     ``runs`` yet: what the notebooks will train, for the time-left estimate."""
     from labwork6.profiles import get_profile
-    from labwork6.recipes import resolve_config
-    from labwork6.runs import load_json, run_dir_for
+    from labwork6.recipes import resolve_config, run_folder
+    from labwork6.runs import load_json
 
     settings, planned = get_profile(profile), {}
     for model in settings["models"]:
         for seed in settings["seeds"]:
-            config = resolve_config(model, profile=profile, seed=seed)
-            run_dir = run_dir_for(model, config["dataset"], seed, profile, runs)
-            if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
-                planned[run_dir.name] = (model, config["epochs"])
+            folds = resolve_config(model, profile=profile, seed=seed)["folds"]
+            for fold in range(folds) if folds else [None]:  # every fold of the cross-validation
+                config = resolve_config(model, profile=profile, seed=seed, fold=fold)
+                run_dir = run_folder(config, runs)
+                if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
+                    planned[run_dir.name] = (model, config["epochs"])
     return planned
 
 

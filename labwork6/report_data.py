@@ -1,5 +1,8 @@
 """What a report reads: :class:`ReportData`, the runs of one report and what is computed from them once.
 
+The runs are repetitions (seeds), each a k-fold cross-validation whose folds are pooled into one
+prediction per image (:mod:`labwork6.comparison`), or one holdout run.
+
 The tables (:mod:`labwork6.report_tables`), the figures (:mod:`labwork6.report_figures`) and the
 prose's numbers (:mod:`labwork6.report_numbers`) all read one :class:`ReportData`.
 """
@@ -16,6 +19,7 @@ import pandas as pd
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.comparison import (
     comparison_table,
+    corruption_summary,
     format_comparison,
     group_runs,
     mean_corruption_table,
@@ -23,14 +27,19 @@ from labwork6.comparison import (
     pair_verdict,
     paired_comparisons,
     paired_robustness,
+    pooled_rows,
+    pooled_runs,
     primary_models,
+    repetition_table,
+    repetitions,
     robustness_frames,
-    runs_by_seed,
     runs_table,
-    test_predictions,
 )
 from labwork6.models import get_model
-from labwork6.recipes import build_network
+from labwork6.recipes import build_network, run_dataset
+
+#: The tables ``make study`` writes next to its runs (:mod:`labwork6.study`), read when they exist.
+STUDY_TABLES = ("remedy_selection", "remedy_ablation", "learning_curve")
 
 
 def gradcam_reading(run: dict) -> dict:
@@ -101,8 +110,23 @@ class ReportData:
 
     @cached_property
     def seeds(self) -> list[int]:
-        """The seeds of the network runs."""
+        """The seeds of the network runs (the repetitions)."""
         return sorted({int(run["config"]["seed"]) for run in self.runs})
+
+    @cached_property
+    def folds(self) -> int | None:
+        """The number of cross-validation folds of the runs (None: holdout runs)."""
+        return self.subject["config"].get("folds") or None
+
+    @cached_property
+    def repetitions(self) -> dict[str, dict[int, list[dict]]]:
+        """:func:`labwork6.comparison.repetitions` of the network runs and the SVC's."""
+        return repetitions(self.runs, self.baseline)
+
+    @cached_property
+    def pooled(self) -> pd.DataFrame:
+        """:func:`labwork6.comparison.repetition_table`: each repetition's folds pooled."""
+        return repetition_table(self.runs, self.baseline)
 
     @cached_property
     def per_run(self) -> pd.DataFrame:
@@ -114,7 +138,7 @@ class ReportData:
     @cached_property
     def comparison_shown(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The comparison for reading: (costs, test metrics), see :func:`format_comparison`."""
-        return format_comparison(self.comparison, self.per_run)
+        return format_comparison(self.comparison)
 
     paired = _of_runs(paired_comparisons)
 
@@ -125,32 +149,74 @@ class ReportData:
             return {}
         return {pair: pair_verdict(rows) for pair, rows in self.paired.groupby(["model_a", "model_b"], sort=False)}
 
+    @cached_property
+    def paired_pooled(self) -> pd.DataFrame:
+        """The rows of :attr:`paired` pooled over the folds (one per pair and seed)."""
+        return pooled_rows(self.paired)
+
     robustness = _of_runs(robustness_frames)
     robust_pairs = _of_runs(paired_robustness)
     corruption_means = _of_runs(mean_corruption_table)
+    corruption_types = _of_runs(corruption_summary)
 
     @cached_property
     def error_seed(self) -> int | None:
-        """The seed whose misclassified images the report shows: the VGG's first."""
+        """The repetition whose misclassified images the report shows: the VGG's first seed."""
         run = self.first_run("vgg")
         return int(run["config"]["seed"]) if run else None
 
     @cached_property
     def errors(self) -> pd.DataFrame | None:
-        """The test images of :attr:`error_seed` with every model's prediction (columns ``label``
-        and one per model: the compared VGG, ResNet and the SVC), None without a VGG run."""
+        """The pooled test images of :attr:`error_seed` (each image once, indexed by its id in the
+        source) with ``fold``, ``label`` and every model's prediction (one column per model: the
+        compared VGG, ResNet and the SVC), None without a VGG run."""
         if not self.roles["vgg"]:
             return None
-        by_seed, seed = runs_by_seed(self.runs, self.baseline), self.error_seed
-        labels, _ = test_predictions(by_seed[self.roles["vgg"]][seed])
-        frame = pd.DataFrame({"label": labels})
+        seed = self.error_seed
+        pooled = pooled_runs(self.repetitions[self.roles["vgg"]][seed])
+        frame = pooled[["image", "fold", "label"]].set_index("image")
         for name in (self.roles["vgg"], self.roles["resnet"], BASELINE_MODEL):
-            run = by_seed.get(name, {}).get(seed)
-            if run is not None:
-                theirs, predicted = test_predictions(run)
-                if np.array_equal(theirs, labels):
-                    frame[name] = predicted
+            group = self.repetitions.get(name, {}).get(seed)
+            if group is not None:
+                theirs = pooled_runs(group).set_index("image")
+                if theirs.index.equals(frame.index) and (theirs["label"] == frame["label"]).all():
+                    frame[name] = theirs["prediction"]
         return frame
+
+    def error_images(self) -> np.ndarray:
+        """The raw images of :attr:`errors`, in its order, read again from each fold's test split."""
+        images = {}
+        for run in self.repetitions[self.roles["vgg"]][self.error_seed]:
+            test = run_dataset(run["config"]).test
+            images.update(zip(test.ids.tolist(), test.images, strict=True))
+        return np.stack([images[image] for image in self.errors.index])
+
+    @cached_property
+    def contrast_diagnosis(self) -> pd.DataFrame | None:
+        """:func:`labwork6.robustness.contrast_diagnosis` of the compared VGG's first run: its
+        test images under the contrast corruption, normalised with its training statistics."""
+        from labwork6.robustness import contrast_diagnosis
+
+        run = self.first_run("vgg") or self.runs[0]
+        standard = run["config"].get("normalization") or {}
+        if not standard.get("mean"):
+            return None
+        return contrast_diagnosis(run_dataset(run["config"]).test.images, standard["mean"], standard["std"],
+                                  seed=int(run["config"]["seed"]))
+
+    @cached_property
+    def study(self) -> dict[str, pd.DataFrame]:
+        """The tables of ``make study`` (:data:`STUDY_TABLES`) found next to the runs
+        (``<runs>/study/<name>.csv``); empty without a study."""
+        root = Path(self.runs[0]["run_dir"]).parent.parent / "study"
+        return {name: pd.read_csv(root / f"{name}.csv") for name in STUDY_TABLES if (root / f"{name}.csv").exists()}
+
+    @cached_property
+    def writers(self) -> dict | None:
+        """:func:`labwork6.data.digits_writers` when the runs are on digits, else None."""
+        from labwork6.data import digits_writers
+
+        return digits_writers() if self.subject["config"]["dataset"] == "digits" else None
 
     @cached_property
     def gradcam(self) -> dict[str, dict]:
@@ -197,4 +263,4 @@ class ReportData:
         return None if name is None else self.at(model_label(name), column)
 
 
-__all__ = ["ReportData", "gradcam_reading"]
+__all__ = ["STUDY_TABLES", "ReportData", "gradcam_reading"]

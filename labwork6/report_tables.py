@@ -12,10 +12,12 @@ import pandas as pd
 
 from labwork6.comparison import (
     data_table,
+    format_corruption_summary,
     format_paired,
     format_per_class,
     format_robustness,
     format_runs_table,
+    model_label,
     per_class_table,
     recipe_table,
 )
@@ -182,15 +184,45 @@ def _recipe(data: ReportData) -> Table:
 
 
 def _every_run(data: ReportData) -> Table:
-    return Table(format_runs_table(data.per_run), numeric=data.per_run.set_index(["model", "seed"]))
+    return Table(format_runs_table(data.per_run), numeric=data.per_run.set_index(["model", "seed", "fold"]))
 
 
 def _paired(data: ReportData) -> Table | None:
     if data.paired.empty:
         return None
-    shown = format_paired(data.paired, data.robust_pairs)
-    return Table(shown, numeric=data.paired.set_index(["model_a", "model_b", "seed"]),
-                 column_format="ll" + "r" * shown.shape[1])
+    shown = format_paired(data.paired)
+    return Table(shown, numeric=data.paired.set_index(["model_a", "model_b", "seed", "fold"]),
+                 column_format="lll" + "r" * shown.shape[1])
+
+
+def _corruption_types(data: ReportData) -> Table | None:
+    if data.corruption_types.empty:
+        return None
+    shown = format_corruption_summary(data.corruption_types, data.robust_pairs)
+    return Table(shown, numeric=data.corruption_types.set_index(["model", "corruption"]),
+                 column_format="l" + "r" * shown.shape[1])
+
+
+def _study_table(name: str, columns: dict[str, str]) -> Callable[[ReportData], Table | None]:
+    """A table of ``make study`` (:mod:`labwork6.study`): ``columns`` {key: title}, fractions as %."""
+
+    def build(data: ReportData) -> Table | None:
+        frame = data.study.get(name)
+        if frame is None or frame.empty:
+            return None
+        shown = pd.DataFrame({"Model": frame["model"].map(model_label)} | {
+            title: [_study_cell(key, value) for value in frame[key]] for key, title in columns.items() if key in frame})
+        return Table(shown.set_index("Model"), numeric=frame)
+
+    return build
+
+
+def _study_cell(key: str, value) -> str:
+    if key in ("clean", "contrast", "mean_corruption", "accuracy", "accuracy_low", "accuracy_high"):
+        return fixed(100 * float(value), 1)
+    if key in ("val_images", "test_images", "robustness_images", "train_images", "seed"):
+        return thousands(value)
+    return "none" if key == "contrast_augmentation" and not value else f"{float(value):g}"
 
 
 def _robustness(data: ReportData) -> Table | None:
@@ -224,6 +256,16 @@ TABLES: tuple[tuple[str, Callable[[ReportData], Table | None]], ...] = (
     ("paired", _paired),
     ("corruptions", _corruptions),
     ("robustness", _robustness),
+    ("corruption_types", _corruption_types),
+    ("remedy_selection", _study_table("remedy_selection", {
+        "seed": "Seed", "contrast_augmentation": "RandomContrast", "val_images": "Images", "clean": "Clean (%)",
+        "contrast": "Contrast (%)", "mean_corruption": "All corruptions (%)"})),
+    ("remedy_ablation", _study_table("remedy_ablation", {
+        "seed": "Seed", "contrast_augmentation": "RandomContrast", "test_images": "Images", "accuracy": "Clean (%)",
+        "robustness_images": "Scored", "mean_corruption": "Mean corruption (%)"})),
+    ("learning_curve", _study_table("learning_curve", {
+        "train_fraction": "Share", "train_images": "Training images", "test_images": "Images",
+        "accuracy": "Accuracy (%)", "accuracy_low": "low", "accuracy_high": "high"})),
     ("per_class", _per_class),
     ("vgg_vs_resnet50", _slide),
     ("architecture", _architecture),

@@ -296,10 +296,11 @@ def write_robustness(run_dir, table: pd.DataFrame) -> Path:
 
 
 def robustness_predictions(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray,
-                           seed: int = 0, **cases) -> tuple[pd.DataFrame, pd.DataFrame]:
+                           seed: int = 0, ids=None, **cases) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`robustness_table` of ``predict`` (``cases``: its ``corruptions`` and ``severities``)
     and every image's label under every row of it: a long frame with columns ``corruption``,
-    ``severity``, ``index`` (of the test image) and ``prediction``, for paired tests."""
+    ``severity``, ``index`` (position among ``images``), ``image`` (``ids``, each image's id in
+    its source; the position when None), ``label`` and ``prediction``, for paired tests."""
     predicted = []
 
     def recording(batch):
@@ -307,20 +308,27 @@ def robustness_predictions(predict: Callable[[np.ndarray], np.ndarray], images: 
         return predicted[-1]
 
     table = robustness_table(recording, images, labels, seed=seed, **cases)
+    ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
+    if ids.shape != (len(labels),):
+        raise ValueError(f"`ids` must give one id per image ({len(labels)}). Received: shape {ids.shape}")
     # robustness_table predicts its rows in order (the clean images, then each (corruption,
     # severity)), several rows per call: the calls' labels, joined, are the rows' one after another.
     long = table.loc[table.index.repeat(len(labels)), ["corruption", "severity"]].reset_index(drop=True)
     long["index"] = np.tile(np.arange(len(labels)), len(table))
+    long["image"] = np.tile(ids, len(table))
+    long["label"] = np.tile(np.asarray(labels), len(table))
     long["prediction"] = np.concatenate(predicted)
     return table, long
 
 
 def evaluate_robustness(run_dir, predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
-                        labels: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    """Score ``predict`` on the clean and corrupted ``images`` (:func:`robustness_predictions`) and
-    write ``robustness.csv`` and ``robustness_predictions.csv`` (every image's label under every
-    row) to ``run_dir``; return the table."""
-    table, long = robustness_predictions(predict, images, labels, seed=seed)
+                        labels: np.ndarray, seed: int = 0, *, ids=None,
+                        severities: Sequence[int] = SEVERITIES) -> pd.DataFrame:
+    """Score ``predict`` on the clean and corrupted ``images`` (:func:`robustness_predictions`, every
+    corruption at ``severities``) and write ``robustness.csv`` and ``robustness_predictions.csv``
+    (every image's label under every row) to ``run_dir``; return the table."""
+    table, long = robustness_predictions(predict, images, labels, seed=seed, ids=ids,
+                                         severities=[int(s) for s in severities])
     write_robustness(run_dir, table)
     write_csv(long, Path(run_dir) / ROBUSTNESS_PREDICTIONS, index=False)
     return table
@@ -335,3 +343,54 @@ def read_robustness(run_dir) -> pd.DataFrame:
             f"write_robustness() first. Received: run_dir={str(run_dir)!r}"
         )
     return check_table(pd.read_csv(path))
+
+
+def normalized(images: np.ndarray, mean, std) -> np.ndarray:
+    """uint8 ``images`` as a model's preprocessing normalises them: ``(x / 255 - mean) / std`` per
+    channel (``mean``, ``std``: the statistics of the training split, one per channel, as a run's
+    ``config["normalization"]`` records them). Resizing, which the model also does, keeps a
+    constant background constant and is left out."""
+    mean, std = np.asarray(mean, float).reshape(-1), np.asarray(std, float).reshape(-1)
+    if mean.shape != std.shape or (std <= 0).any():
+        raise ValueError(f"`mean` and `std` need one value per channel, std > 0. Received: mean={mean.tolist()}, "
+                         f"std={std.tolist()}")
+    return (_check_images(images).astype(np.float64) / 255.0 - mean) / std
+
+
+def contrast_diagnosis(images: np.ndarray, mean, std, severities: Sequence[int] = SEVERITIES,
+                       seed: int = 0) -> pd.DataFrame:
+    """What the ``contrast`` corruption does to a model's normalised input.
+
+    The corruption moves every pixel towards its image's mean: on a digit, whose background is
+    0 (black) in every training image, the background turns grey. After the fixed normalisation
+    of the training split (mean and std of all training pixels, mostly background) a black pixel
+    is always ``-mean / std``; the grey background lands above that, at a value no training
+    image had as background, while the strokes come down towards it.
+
+    Args:
+        images: raw uint8 images (N, H, W, C), e.g. test images.
+        mean, std: the training split's per-channel statistics (``config["normalization"]``).
+
+    Returns:
+        One row per severity (0: the clean images): ``severity``, ``factor`` (the corruption's
+        parameter), ``background`` (the mean normalised value of the pixels that are black, 0 in
+        every channel, in the clean image), ``background_shift`` (its distance from the clean
+        background, in units of the training std), ``strokes`` (the mean normalised value of the
+        pixels at least half-bright in the clean image) and ``stroke_contrast`` (strokes minus
+        background). NaN where the clean images have no such pixels.
+    """
+    images = _check_images(images)
+    clean = images.astype(np.int64)
+    background = (clean == 0).all(axis=-1)
+    strokes = (clean >= 128).any(axis=-1)
+    rows = []
+    for severity in (0, *[_check_severity(s, SEVERITIES) for s in severities]):
+        values = normalized(corrupt(images, "contrast", severity, seed=seed), mean, std).mean(axis=-1)
+        row = {"severity": severity, "factor": 1.0 if severity == 0 else SEVERITY_PARAMETERS["contrast"][severity - 1],
+               "background": float(values[background].mean()) if background.any() else np.nan,
+               "strokes": float(values[strokes].mean()) if strokes.any() else np.nan}
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.insert(3, "background_shift", frame["background"] - frame["background"].iloc[0])
+    frame["stroke_contrast"] = frame["strokes"] - frame["background"]
+    return frame

@@ -236,14 +236,17 @@ def plain(config: dict) -> dict:
     return json.loads(json.dumps(config, default=_json_default))
 
 
-def write_evaluation(run_dir, labels, predictions, probabilities, class_names, **extra) -> dict:
+def write_evaluation(run_dir, labels, predictions, probabilities, class_names, *, image_ids=None, **extra) -> dict:
     """Write ``predictions.csv``, ``metrics.json``, ``confusion_matrix.csv`` and
-    ``classification_report.csv`` to ``run_dir``; return the metrics."""
+    ``classification_report.csv`` to ``run_dir``; return the metrics. ``image_ids`` (each test
+    image's id in its source, ``Split.ids``) become the column ``image`` of ``predictions.csv``."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     probabilities = np.asarray(probabilities, dtype="float64").reshape(len(labels), -1)
     names = [class_names[-1]] if probabilities.shape[1] == 1 else list(class_names)
     frame = pd.DataFrame({"index": np.arange(len(labels)), "label": labels, "prediction": predictions})
+    if image_ids is not None:
+        frame.insert(1, "image", np.asarray(image_ids))
     for column, name in enumerate(names):
         frame[f"prob_{name}"] = probabilities[:, column]
     write_csv(frame, run_dir / "predictions.csv", index=False)

@@ -42,11 +42,22 @@ from labwork6.durable import remove, remove_partials
 from labwork6.machine import environment, precision_policy, resolve_precision
 from labwork6.metrics import labels_from_probabilities
 from labwork6.models import count_parameters, layer_table
-from labwork6.preprocessing import augmentation_for, build_preprocessing, make_pipeline
+from labwork6.preprocessing import build_preprocessing, make_pipeline
 from labwork6.profiles import get_profile
 from labwork6.progress import EpochProgress
 from labwork6.quiet import ExpectedRetracing
-from labwork6.recipes import RECIPES, build_network, make_optimizer, model_image_size, resolve_config, run_dataset
+from labwork6.recipes import (
+    RECIPES,
+    build_augmentation,
+    build_network,
+    make_optimizer,
+    model_image_size,
+    normalized_range,
+    resolve_config,
+    robustness_split,
+    run_dataset,
+    run_folder,
+)
 from labwork6.robustness import evaluate_robustness
 from labwork6.runs import (
     COMPLETED,
@@ -59,7 +70,6 @@ from labwork6.runs import (
     dataset_source,
     load_json,
     plan_run,
-    run_dir_for,
     run_lock,
     start_fresh,
     write_evaluation,
@@ -80,7 +90,7 @@ def build_model(config: dict, data) -> keras.Model:
     preprocessing = build_preprocessing(data.train.images, image_size=model_image_size(config, data.image_shape),
                                         channels=config["channels"])
     input_shape = tuple(int(d) for d in preprocessing.outputs[0].shape[1:])
-    augmentation = augmentation_for(data.name, input_shape, config["seed"]) if config["augment"] else None
+    augmentation = build_augmentation(config, data.name, input_shape, normalized_range(preprocessing))
     return build_network(config, input_shape, data.num_classes, preprocessing=preprocessing, augmentation=augmentation)
 
 
@@ -146,8 +156,9 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         dataset: a :func:`labwork6.data.load_dataset` source (default: the profile's).
         profile: ``smoke``, ``default`` or ``full`` (default: ``$LABWORK6_PROFILE``).
         seed: fixes the splits, the initialisation, the batch order and the random draws.
-        run_dir: the run folder (default ``<runs>/<profile>/<dataset>-<model>-seed<seed>``, a
-            folder dataset named with a short hash of its path). With ``distribute="multiworker"``
+        run_dir: the run folder (default ``<runs>/<profile>/<dataset>-<model>-seed<seed>``, with
+            ``-fold<F>of<K>`` for a fold of a cross-validation and a folder dataset named with a short
+            hash of its path: :func:`labwork6.recipes.run_folder`). With ``distribute="multiworker"``
             only the chief writes it; other workers write a temporary folder, which they return.
         overwrite: train again from the start even when the folder holds a run (completed,
             interrupted or with other settings).
@@ -159,7 +170,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
     task = cluster_task() if config["distribute"] == "multiworker" else None
     # Before any TensorFlow op: collective ops (multi-worker) must be configured at start-up.
     strategy = distribution_strategy(config["distribute"])
-    run_dir = Path(run_dir) if run_dir else run_dir_for(model, config["dataset"], seed, config["profile"], runs)
+    run_dir = Path(run_dir) if run_dir else run_folder(config, runs)
     with ExitStack() as held:
         def decide() -> dict:  # on the chief alone with several workers: they all follow it
             if check_claimable(run_dir, config, overwrite=overwrite):
@@ -218,7 +229,7 @@ def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, s
         _fit(run_dir, config, plan == "resume", data, facts, strategy, task, verbose, callbacks)
         if task and not task.is_chief:
             return
-    test_once(run_dir, data, pd.read_csv(run_dir / "history.csv"), seed=seed)
+    test_once(run_dir, data, pd.read_csv(run_dir / "history.csv"), seed=seed, config=config)
     config["status"] = COMPLETED
     write_json(run_dir / "config.json", config)
     remove(run_dir / "backup")
@@ -309,50 +320,61 @@ def _unique(variables) -> list:
 
 
 def train_missing(models, dataset: str | None = None, *, profile: str | None = None, seeds=None, runs=None,
-                  **overrides) -> dict[tuple[str, int], Path]:
-    """The run folders of ``models`` x ``seeds`` (default: the profile's seeds), training only those
+                  **overrides) -> dict[tuple[str, int, int | None], Path]:
+    """The run folders of ``models`` x ``seeds`` (default: the profile's seeds) x every fold of the
+    profile's cross-validation (one holdout run where there are no folds), training only those
     that have no completed run yet; a completed run is kept whatever settings trained it (e.g.
-    ``--epochs`` on the command line). Returns ``{(model, seed): run folder}``."""
+    ``--epochs`` on the command line). Returns ``{(model, seed, fold): run folder}`` (fold None
+    for a holdout run)."""
     settings = get_profile(profile)
     found = {}
     for model in models:
         for seed in settings["seeds"] if seeds is None else seeds:
-            config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
-            run_dir = run_dir_for(model, config["dataset"], seed, config["profile"], runs)
-            if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
-                print(f"[labwork6] no completed run of {model} seed {seed} in {run_dir}: training it with the "
-                      f"{config['profile']} profile's settings.", flush=True)
-                train(model, dataset, profile=profile, seed=seed, runs=runs, verbose=0, **overrides)
-            found[(model, seed)] = run_dir
+            folds = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)["folds"]
+            for fold in range(folds) if folds else [None]:
+                config = resolve_config(model, dataset, profile=profile, seed=seed, **{**overrides, "fold": fold})
+                run_dir = run_folder(config, runs)
+                if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
+                    where = f"seed {seed}" + (f" fold {fold} of {folds}" if folds else "")
+                    print(f"[labwork6] no completed run of {model} {where} in {run_dir}: training it with the "
+                          f"{config['profile']} profile's settings.", flush=True)
+                    train(model, dataset, profile=profile, seed=seed, runs=runs, verbose=0,
+                          **{**overrides, "fold": fold})
+                found[(model, seed, fold)] = run_dir
     return found
 
 
-def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0) -> dict:
+def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0, config: dict | None = None) -> dict:
     """Model selection is over: load the best epoch's model and use the test split, once.
 
-    Writes the evaluation files, ``robustness.csv`` and ``robustness_predictions.csv`` (the test
-    images under corruptions, seeded by ``seed`` so every model of a seed sees the same damage)
+    Writes the evaluation files (``predictions.csv`` names each test image by its id in the
+    source), ``robustness.csv`` and ``robustness_predictions.csv`` (the test images of
+    :func:`labwork6.recipes.robustness_split` under corruptions at the config's
+    ``robustness_severities``, seeded by ``seed`` so every model of a seed sees the same damage)
     and ``timing.json``; returns the metrics."""
     retracing = ExpectedRetracing()
     tf.get_logger().addFilter(retracing)
     try:
-        return _test_once(run_dir, data, history, seed)
+        return _test_once(run_dir, data, history, seed, config or {"seed": seed})
     finally:
         tf.get_logger().removeFilter(retracing)
 
 
-def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int) -> dict:
+def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int, config: dict) -> dict:
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
     probabilities = best.predict(data.test.images, batch_size=256, verbose=0)
     predictions = labels_from_probabilities(probabilities)
     metrics = write_evaluation(run_dir, data.test.labels, predictions, probabilities, data.class_names,
-                               best_epoch=best_epoch)
+                               image_ids=data.test.ids, best_epoch=best_epoch)
 
     def predict(images):
         return labels_from_probabilities(best.predict(images, batch_size=256, verbose=0))
 
-    evaluate_robustness(run_dir, predict, data.test.images, data.test.labels, seed=seed)
+    scored = robustness_split(config, data)
+    evaluate_robustness(run_dir, predict, scored.images, scored.labels, seed=seed, ids=scored.ids,
+                        **({"severities": config["robustness_severities"]}
+                           if config.get("robustness_severities") else {}))
     write_json(run_dir / "timing.json", timing(best, data.test.images[:256], history))
     return metrics
 

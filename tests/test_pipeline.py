@@ -60,8 +60,8 @@ def test_pipeline_executes_every_notebook_and_builds_the_pdf(smoke_project):
     assert any("Main job (smoke) finished in" in line for line in lines)
     # One line per epoch of every run streamed from the kernels, with the time left.
     epochs = [line for line in lines if ": epoch 1/" in line and "left" in line]
-    assert any("digits-vgg19_bn-seed1" in line for line in epochs)
-    assert any("digits-resnet19-seed0" in line for line in epochs)
+    assert any("digits-vgg19_bn-seed0-fold1of2" in line for line in epochs)
+    assert any("digits-resnet19-seed0-fold0of2" in line for line in epochs)
     # The clean notebooks were not touched.
     for notebook in (root / "notebooks").glob("*.ipynb"):
         assert '"outputs": []' in notebook.read_text() or '"execution_count": null' in notebook.read_text()
@@ -70,13 +70,32 @@ def test_pipeline_executes_every_notebook_and_builds_the_pdf(smoke_project):
 def test_report_numbers_come_from_the_run_folders(smoke_project):
     root, _, _ = smoke_project
     runs = sorted((root / "runs" / "smoke").glob("*-seed*/metrics.json"))
-    assert len(runs) >= 6  # VGG19, ResNet19 and the SVC, two seeds each
+    assert len(runs) >= 6  # VGG19, ResNet19 and the SVC, two folds each
     generated = "\n".join(p.read_text() for p in (root / "report" / "generated").rglob("*.tex"))
     for metrics_path in runs:
         metrics = json.loads(metrics_path.read_text())
         # at the precision the test split supports (one image of 60 is 1.7 points: no decimals)
         accuracy = f"{metrics['accuracy'] * 100:.{percent_decimals(metrics['num_test'])}f}"
         assert re.search(re.escape(accuracy), generated), (metrics_path, accuracy)
+
+
+def test_every_image_of_the_smoke_set_has_one_test_prediction_per_model(smoke_project):
+    import numpy as np
+    import pandas as pd
+
+    from labwork6.data import load_dataset
+    from labwork6.profiles import get_profile
+
+    root, _, _ = smoke_project
+    profile = get_profile("smoke")
+    folds, seed = profile["folds"], profile["seeds"][0]
+    # the smoke set: the images the folds are drawn from (every split of fold 0 together)
+    whole = load_dataset(profile["dataset"], seed=seed, folds=folds, fold=0, max_images=profile["subsample"])
+    expected = np.sort(np.concatenate([part.ids for part in whole.splits.values()]))
+    for model in (*profile["models"], "svc"):
+        ids = np.concatenate([pd.read_csv(root / "runs" / "smoke" / f"digits-{model}-seed{seed}-fold{fold}of{folds}"
+                                          / "predictions.csv")["image"].to_numpy() for fold in range(folds)])
+        assert len(ids) == len(expected) and np.array_equal(np.sort(ids), expected), model
 
 
 def test_a_failing_cell_names_the_notebook_and_the_cell(tmp_path):

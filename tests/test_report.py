@@ -1,10 +1,12 @@
 """The report's generated tables, numbers and verdicts equal what the run folders hold.
 
-A fixture writes fake run folders (2 models x 2 seeds) in the documented format without
-training: each run's predictions get known wrong images, and its metrics, confusion matrix and
-robustness files follow from them, so every interval, p-value and verdict can be worked out
-here. ``write_report_inputs`` turns them into the report's inputs once per module (fitting
-the SVC baseline runs next to them), and the tests read the numbers back from the files.
+A fixture writes fake run folders (2 models x 2 seeds x 2 folds of the smoke profile's
+cross-validation) in the documented format without training: each repetition's pooled
+predictions get known wrong images (by position among its 120 images, sorted by id), and every
+fold's metrics, confusion matrix and robustness files follow from them, so every interval,
+p-value and verdict can be worked out here. ``write_report_inputs`` turns them into the report's
+inputs once per module (fitting the SVC baseline runs next to them, per fold), and the tests
+read the numbers back from the files.
 """
 
 from __future__ import annotations
@@ -26,23 +28,28 @@ from labwork6.data import load_dataset
 from labwork6.metrics import classification_metrics, confusion_matrix_frame
 from labwork6.models import count_parameters, get_model, layer_table
 from labwork6.models import facts as model_facts
-from labwork6.recipes import RUN_FORMAT
+from labwork6.recipes import RUN_FORMAT, resolve_config, robustness_split
 from labwork6.report_numbers import design
-from labwork6.robustness import CORRUPTIONS, SEVERITIES, TABLE_COLUMNS
+from labwork6.robustness import CORRUPTIONS, TABLE_COLUMNS
 from labwork6.stats import accuracy_interval
 
 PROFILE = "smoke"
 CLASS_NAMES = [str(i) for i in range(10)]
-SUBSAMPLE = 60
+SUBSAMPLE = 120  # images of each repetition (the smoke profile's), tested once over its 2 folds
+FOLDS = 2
+FOLD_IMAGES = SUBSAMPLE // FOLDS
+SEVERITIES = (1, 3, 5)  # the smoke profile's robustness severities
+SCORED = 30  # the smoke profile's robustness images per fold
 WIDTH = 0.125
-#: model -> seed -> the test images (positions) it gets wrong, and its train seconds and best epoch.
+#: model -> seed -> the pooled test images (positions among the 120, sorted by id) it gets wrong.
 WRONG = {
     "vgg19": {0: range(0, 6), 1: range(0, 2)},
     "resnet19": {0: range(3, 15), 1: range(10, 30)},
 }
-SECONDS = {"vgg19": (100.0, 120.0), "resnet19": (300.0, 340.0)}
+#: model -> (train seconds of each fold of seed 0, then of seed 1).
+SECONDS = {"vgg19": (100.0, 110.0, 120.0, 130.0), "resnet19": (300.0, 310.0, 340.0, 350.0)}
 BEST_EPOCH = {"vgg19": (3, 2), "resnet19": (3, 1)}
-#: Under corruption, a model also gets wrong the first ``extra * severity`` images it got right.
+#: Under corruption, a model also gets wrong the first ``extra * severity`` scored images it got right.
 EXTRA_WRONG = {"vgg19": 1, "resnet19": 2}
 #: Inference: VGG answers one image later but more images per second (the inversion the prose explains).
 SPEED = {"vgg19": (4.0, 1000.0), "resnet19": (2.0, 800.0)}
@@ -65,39 +72,60 @@ FAKE_REFERENCE = {
 }
 
 
+def fold_data(seed: int, fold: int):
+    """The real split of one fold of the smoke profile's cross-validation."""
+    return load_dataset("digits", seed=seed, folds=FOLDS, fold=fold, max_images=SUBSAMPLE)
+
+
+def pooled_ids(seed: int) -> np.ndarray:
+    """The ids of a repetition's images, sorted: position i in WRONG is image pooled_ids(seed)[i]."""
+    return np.sort(np.concatenate([fold_data(seed, fold).test.ids for fold in range(FOLDS)]))
+
+
+def pooled_labels(seed: int) -> np.ndarray:
+    """The labels of a repetition's images, in pooled_ids order."""
+    labels = {}
+    for fold in range(FOLDS):
+        test = fold_data(seed, fold).test
+        labels.update(zip(test.ids.tolist(), test.labels.tolist(), strict=True))
+    return np.array([labels[image] for image in pooled_ids(seed).tolist()])
+
+
+def wrong_ids(model: str, seed: int) -> set:
+    return set(pooled_ids(seed)[list(WRONG[model][seed])].tolist())
+
+
+def predictions_of(model: str, seed: int, ids, labels, severity: int = 0) -> np.ndarray:
+    """The fake run's predicted labels of images ``ids``: wrong (label + 1) on its wrong images, and
+    under corruption also on the first ``extra * severity`` of the others."""
+    wrong = np.isin(ids, list(wrong_ids(model, seed)))
+    wrong[np.flatnonzero(~wrong)[: EXTRA_WRONG[model] * severity]] = True
+    return np.where(wrong, (np.asarray(labels) + 1) % 10, labels)
+
+
 def test_labels(seed: int) -> np.ndarray:
-    """The test labels of the real subsampled split of ``seed``."""
-    return load_dataset("digits", seed=seed).subsample(SUBSAMPLE, seed=seed).test.labels
+    """The labels of a repetition's pooled test images, sorted by id."""
+    return pooled_labels(seed)
 
 
 test_labels.__test__ = False  # a helper, not a test
 
 
-def predictions_of(model: str, seed: int, labels: np.ndarray, severity: int = 0) -> np.ndarray:
-    """The fake run's predicted labels: wrong (label + 1) on its wrong images, more under corruption."""
-    wrong = np.zeros(len(labels), bool)
-    wrong[list(WRONG[model][seed])] = True
-    wrong[np.flatnonzero(~wrong)[: EXTRA_WRONG[model] * severity]] = True
-    return np.where(wrong, (labels + 1) % 10, labels)
-
-
-def write_fake_run(root: Path, model: str, seed: int) -> Path:
-    """One completed run folder in the format of labwork6.train (no training)."""
-    run_dir = root / PROFILE / f"digits-{model}-seed{seed}"
+def write_fake_run(root: Path, model: str, seed: int, fold: int) -> Path:
+    """One completed run folder (one fold) in the format of labwork6.train (no training)."""
+    run_dir = root / PROFILE / f"digits-{model}-seed{seed}-fold{fold}of{FOLDS}"
     run_dir.mkdir(parents=True)
     input_shape = INPUT_SHAPES[model]
     options = {"head": "compact"} if model.startswith("vgg") else {}
     network = get_model(model, input_shape=input_shape, num_classes=10, width=WIDTH, **options)
-    config = {
-        "model": model, "dataset": "digits", "profile": PROFILE, "seed": seed, "run_format": RUN_FORMAT,
-        "optimizer": "adamw",
-        "learning_rate": 0.001, "weight_decay": 0.0001, "warmup_fraction": 0.05, "label_smoothing": 0.1,
-        "batch_size": 32, "epochs": 3, "steps_per_epoch": 2, "image_size": None, "min_image_size": input_shape[0],
-        "model_options": options, "width": WIDTH, "precision": "float32", "subsample": SUBSAMPLE, "channels": None,
-        "augment": True, "status": "completed", "resolved_precision": "float32", "input_shape": list(input_shape),
+    data = fold_data(seed, fold)
+    config = resolve_config(model, profile=PROFILE, seed=seed, fold=fold, width=WIDTH, model_options=options,
+                            epochs=3) | {
+        "run_format": RUN_FORMAT, "steps_per_epoch": 2, "min_image_size": input_shape[0],
+        "status": "completed", "resolved_precision": "float32", "input_shape": list(input_shape),
         "raw_input_shape": list(RAW_SHAPE), "num_classes": 10, "class_names": CLASS_NAMES,
-        "counts": {"train": 60, "val": 60, "test": 60},
-        "normalization": {"mean": [CHANNEL_MEAN], "std": [CHANNEL_STD], "num_images": 60,
+        "counts": {split: len(part) for split, part in data.splits.items()},
+        "normalization": {"mean": [CHANNEL_MEAN], "std": [CHANNEL_STD], "num_images": 51,
                           "fitted_on": "train split only"},
         "parameters": count_parameters(network), "multiply_adds": int(layer_table(network).iloc[-1]["multiply_adds"]),
         "versions": {"labwork6": "0.1.0", "python": "3.11", "tensorflow": "2.21.0", "keras": "3.15.1",
@@ -105,11 +133,11 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
         "hardware": {"machine": "x86_64", "processor": "Test CPU", "cpu_count": 2, "gpus": []}, "epochs_run": 3,
     }
     (run_dir / "config.json").write_text(json.dumps(config))
-    labels = test_labels(seed)
-    predicted = predictions_of(model, seed, labels)
+    labels, ids = data.test.labels, data.test.ids
+    predicted = predictions_of(model, seed, ids, labels)
     metrics = classification_metrics(labels, predicted, CLASS_NAMES) | {"best_epoch": BEST_EPOCH[model][seed]}
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
-    seconds = SECONDS[model][seed]
+    seconds = SECONDS[model][2 * seed + fold]
     latency, throughput = SPEED[model]
     timing = {"train_seconds": seconds, "epochs_run": 3, "seconds_per_epoch": seconds / 3,
               "inference_latency_ms": latency, "inference_throughput": throughput}
@@ -118,20 +146,44 @@ def write_fake_run(root: Path, model: str, seed: int) -> Path:
                   "val_loss": [8.3, 1.2, 0.7], "val_accuracy": [0.25, 0.55, 0.8], "learning_rate": [1e-3, 5e-4, 1e-5],
                   "epoch_seconds": [seconds / 2, seconds / 4 - 1, seconds / 4 + 1]}).to_csv(
         run_dir / "history.csv", index=False)
-    pd.DataFrame({"index": np.arange(len(labels)), "label": labels, "prediction": predicted}).to_csv(
+    pd.DataFrame({"index": np.arange(len(labels)), "image": ids, "label": labels, "prediction": predicted}).to_csv(
         run_dir / "predictions.csv", index=False)
     confusion_matrix_frame(labels, predicted, CLASS_NAMES).to_csv(run_dir / "confusion_matrix.csv")
+    scored = robustness_split(config, data)
     rows, long = [], []
     for corruption, severity in [("none", 0), *[(c, s) for c in CORRUPTIONS for s in SEVERITIES]]:
-        damaged = predictions_of(model, seed, labels, severity)
-        correct = int((damaged == labels).sum())
-        rows.append((corruption, severity, correct, len(labels), correct / len(labels),
-                     *accuracy_interval(correct, len(labels))))
-        long.append(pd.DataFrame({"corruption": corruption, "severity": severity, "index": np.arange(len(labels)),
-                                  "prediction": damaged}))
+        damaged = predictions_of(model, seed, scored.ids, scored.labels, severity)
+        correct = int((damaged == scored.labels).sum())
+        rows.append((corruption, severity, correct, len(scored), correct / len(scored),
+                     *accuracy_interval(correct, len(scored))))
+        long.append(pd.DataFrame({"corruption": corruption, "severity": severity, "index": np.arange(len(scored)),
+                                  "image": scored.ids, "label": scored.labels, "prediction": damaged}))
     pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).to_csv(run_dir / "robustness.csv", index=False)
     pd.concat(long).to_csv(run_dir / robustness.ROBUSTNESS_PREDICTIONS, index=False)
     return run_dir
+
+
+#: What ``make study`` would have written (labwork6.study): model -> (without, with) the remedy.
+STUDY_CLEAN = {"vgg19": (171 / 180, 170 / 180), "resnet19": (173 / 180, 173 / 180)}  # of 180 validation images
+STUDY_CONTRAST = {"vgg19": (0.40, 0.90), "resnet19": (0.30, 0.85)}
+
+
+def write_fake_study(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    rows = [{"model": model, "seed": seed, "fold": 0, "contrast_augmentation": factor, "val_images": 180,
+             "clean": STUDY_CLEAN[model][arm], "contrast": STUDY_CONTRAST[model][arm],
+             "mean_corruption": 0.7 + arm / 10}
+            for model in WRONG for seed in (100, 101) for arm, factor in enumerate((0.0, 0.9))]
+    pd.DataFrame(rows).to_csv(folder / "remedy_selection.csv", index=False)
+    rows = [{"model": model, "seed": 0, "contrast_augmentation": factor, "test_images": 1797, "correct": 1780,
+             "accuracy": 1780 / 1797, "accuracy_low": 0.98, "accuracy_high": 0.995, "mean_corruption": 0.7 + arm / 10,
+             "robustness_images": 300} for model in WRONG for arm, factor in enumerate((0.0, 0.9))]
+    pd.DataFrame(rows).to_csv(folder / "remedy_ablation.csv", index=False)
+    rows = [{"model": model, "seed": 0, "train_fraction": fraction, "train_images": 1018 * fraction,
+             "test_images": 1797, "correct": int(1797 * (0.8 + fraction / 6)), "accuracy": 0.8 + fraction / 6,
+             "accuracy_low": 0.78, "accuracy_high": 0.99, "mean_corruption": 0.6, "robustness_images": 300}
+            for model in WRONG for fraction in (0.1, 0.25, 0.5, 1.0)]
+    pd.DataFrame(rows).to_csv(folder / "learning_curve.csv", index=False)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +192,9 @@ def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     for model in WRONG:
         for seed in WRONG[model]:
-            write_fake_run(root / "runs", model, seed)
+            for fold in range(FOLDS):
+                write_fake_run(root / "runs", model, seed, fold)
+    write_fake_study(root / "runs" / "study")
     patch = pytest.MonkeyPatch()
     patch.setattr(model_facts, "reference_counts", lambda name: FAKE_REFERENCE[name])
     try:
@@ -164,21 +218,22 @@ def _macros(path: Path) -> dict[str, str]:
 
 
 def _accuracy(model: str, seed: int) -> float:
+    """A repetition's pooled accuracy (its 120 images)."""
     return 1 - len(WRONG[model][seed]) / SUBSAMPLE
 
 
 def test_writes_every_input(generated):
     root, written = generated
     out = root / "report" / "generated"
-    for stem, _ in report.TABLES:  # both families, the baseline and robustness files: every table is written
+    for stem, _ in report.TABLES:  # both families, the baseline, robustness and study files: every table is written
         for suffix in ("tex", "csv", "md"):
             assert out / f"{stem}.{suffix}" in written, f"{stem}.{suffix} not written"
     assert (out / "numbers.tex").exists()
     figures = root / "report" / "figures"
     for name in ("training_curves.png", "training_curves.pdf", "confusion_vgg19.png", "confusion_resnet19.png",
-                 "robustness.png", "robustness.pdf", "errors.png"):
+                 "robustness.png", "robustness.pdf", "errors.png", "contrast_diagnosis.png"):
         assert (figures / name).stat().st_size > 1000, name
-    for stem in ("comparison_metrics", "architecture", "per_class", "paired", "robustness"):
+    for stem in ("comparison_metrics", "architecture", "per_class", "paired", "robustness", "corruption_types"):
         text = (out / f"{stem}.tex").read_text()
         assert "\\toprule" in text and "\\midrule" in text and "\\bottomrule" in text  # booktabs
     assert "block1\\_conv1" in (out / "architecture.tex").read_text()  # names escaped
@@ -187,22 +242,35 @@ def test_writes_every_input(generated):
     assert markdown[2].startswith("| VGG19 | 32×32×1 | ")
 
 
+def test_every_image_is_tested_once_per_model(generated):
+    root, _ = generated
+    for model in (*WRONG, "svc"):
+        for seed in (0, 1):
+            frames = [pd.read_csv(root / "runs" / PROFILE / f"digits-{model}-seed{seed}-fold{fold}of{FOLDS}"
+                                  / "predictions.csv") for fold in range(FOLDS)]
+            ids = np.concatenate([frame["image"].to_numpy() for frame in frames])
+            assert len(ids) == SUBSAMPLE and np.array_equal(np.sort(ids), pooled_ids(seed)), (model, seed)
+
+
 def test_metrics_table_equals_run_folders(generated):
     root, _ = generated
     out = root / "report" / "generated"
     table = pd.read_csv(out / "comparison_metrics.csv", index_col=0)  # the unrounded comparison
     for model, label in (("vgg19", "VGG19"), ("resnet19", "ResNet19")):
-        assert table.at[label, "n"] == 2
+        assert table.at[label, "n"] == 2 and table.at[label, "runs"] == 4 and table.at[label, "folds"] == FOLDS
+        assert table.at[label, "test_images"] == SUBSAMPLE  # each repetition tests every image once
         accuracies = [_accuracy(model, seed) for seed in (0, 1)]
         assert table.at[label, "accuracy_mean"] == pytest.approx(np.mean(accuracies))
         assert table.at[label, "accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1))
-        f1 = [classification_metrics(test_labels(seed), predictions_of(model, seed, test_labels(seed)),
-                                     CLASS_NAMES)["f1"] for seed in (0, 1)]
+        f1 = [classification_metrics(test_labels(seed), predictions_of(model, seed, pooled_ids(seed),
+                                                                       test_labels(seed)), CLASS_NAMES)["f1"]
+              for seed in (0, 1)]
         assert table.at[label, "f1_mean"] == pytest.approx(np.mean(f1))
-        # 60 test images: one image is 1.7 points, so no decimals; several seeds: mean ± std, then each seed
+        # 120 pooled images: one image is 0.83 points, so one decimal; several seeds: mean ± std, then each seed
         row = _tex_row(out / "comparison_metrics.tex", label)
-        assert row[2] == f"{100 * np.mean(accuracies):.0f} $\\pm$ {100 * np.std(accuracies, ddof=1):.0f}"
-        assert row[-1] == ", ".join(f"{100 * value:.0f}" for value in accuracies)
+        assert row[1] == "120" and row[2] == "4"
+        assert row[3] == f"{100 * np.mean(accuracies):.1f} $\\pm$ {100 * np.std(accuracies, ddof=1):.1f}"
+        assert row[-1] == ", ".join(f"{100 * value:.1f}" for value in accuracies)
         cost = pd.read_csv(out / "comparison_cost.csv", index_col=0)
         assert cost.at[label, "train_seconds_mean"] == pytest.approx(np.mean(SECONDS[model]))
         # per-epoch seconds pool the epochs after the first of every run
@@ -210,7 +278,7 @@ def test_metrics_table_equals_run_folders(generated):
         assert cost.at[label, "epoch_seconds_mean"] == pytest.approx(np.mean(epochs))
         assert cost.at[label, "epoch_seconds_std"] == pytest.approx(np.std(epochs, ddof=1))
         assert cost.at[label, "steps_mean"] == 6
-        config = json.loads((root / "runs" / PROFILE / f"digits-{model}-seed0" / "config.json").read_text())
+        config = json.loads((root / "runs" / PROFILE / f"digits-{model}-seed0-fold0of2" / "config.json").read_text())
         assert f"{config['parameters']['total']:,}" in _tex_row(out / "comparison_cost.tex", label)
 
 
@@ -218,104 +286,175 @@ def test_every_run_has_its_intervals(generated):
     root, _ = generated
     out = root / "report" / "generated"
     runs = pd.read_csv(out / "runs.csv")
-    assert set(runs["model"]) == {"vgg19", "resnet19", "svc"}
+    assert set(runs["model"]) == {"vgg19", "resnet19", "svc"} and len(runs) == 3 * 2 * FOLDS
     for _, run in runs[runs["model"] != "svc"].iterrows():
-        correct = SUBSAMPLE - len(WRONG[run["model"]][run["seed"]])
-        assert run["correct"] == correct and run["test_images"] == SUBSAMPLE
-        assert (run["accuracy_low"], run["accuracy_high"]) == pytest.approx(accuracy_interval(correct, SUBSAMPLE))
+        tested = set(fold_data(run["seed"], int(run["fold"])).test.ids.tolist())
+        correct = FOLD_IMAGES - len(wrong_ids(run["model"], run["seed"]) & tested)
+        assert run["correct"] == correct and run["test_images"] == FOLD_IMAGES
+        assert (run["accuracy_low"], run["accuracy_high"]) == pytest.approx(accuracy_interval(correct, FOLD_IMAGES))
         for key in ("precision", "recall", "f1"):
             assert run[f"{key}_low"] <= run[key] <= run[f"{key}_high"]
             assert run[f"{key}_high"] - run[f"{key}_low"] > 0.01  # a real interval, not a point
         assert run["best_epoch"] == BEST_EPOCH[run["model"]][run["seed"]]
-    low, high = accuracy_interval(54, SUBSAMPLE)
-    cells = [line for line in (out / "runs.tex").read_text().splitlines() if "54/60" in line]
-    assert cells and f"90 [{100 * low:.0f}, {100 * high:.0f}]" in cells[0]
+    first = runs[(runs["model"] == "vgg19") & (runs["seed"] == 0) & (runs["fold"].astype(str) == "0")].iloc[0]
+    low, high = accuracy_interval(int(first["correct"]), FOLD_IMAGES)
+    cells = [line for line in (out / "runs.tex").read_text().splitlines() if line.startswith("VGG19 & 0 & 0 &")]
+    assert cells and f"{first['correct']}/60" in cells[0] and f"[{100 * low:.0f}, {100 * high:.0f}]" in cells[0]
 
 
-def test_paired_tests_and_the_conservative_verdict(generated):
+def test_paired_tests_pool_the_folds_and_the_verdict_carries_its_evidence(generated):
+    from labwork6.stats import minimum_detectable_difference, smallest_p_value
+
     root, _ = generated
     out = root / "report" / "generated"
     paired = pd.read_csv(out / "paired.csv")
-    pair = paired[(paired["model_a"] == "vgg19") & (paired["model_b"] == "resnet19")].set_index("seed")
+    pair = paired[(paired["model_a"] == "vgg19") & (paired["model_b"] == "resnet19")]
+    pooled = pair[pair["fold"].astype(str) == "pooled"].set_index("seed")
+    detectable = {}
     for seed in (0, 1):
-        vgg, resnet = set(WRONG["vgg19"][seed]), set(WRONG["resnet19"][seed])
+        vgg, resnet = wrong_ids("vgg19", seed), wrong_ids("resnet19", seed)
         a_only, b_only = len(resnet - vgg), len(vgg - resnet)
-        assert (pair.at[seed, "a_only"], pair.at[seed, "b_only"]) == (a_only, b_only)
-        assert pair.at[seed, "both_wrong"] == len(vgg & resnet)
-        assert pair.at[seed, "p_value"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue)
-        assert pair.at[seed, "difference"] == pytest.approx(_accuracy("vgg19", seed) - _accuracy("resnet19", seed))
+        assert (pooled.at[seed, "a_only"], pooled.at[seed, "b_only"]) == (a_only, b_only)
+        assert pooled.at[seed, "n"] == SUBSAMPLE and pooled.at[seed, "both_wrong"] == len(vgg & resnet)
+        assert pooled.at[seed, "p_value"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue)
+        assert pooled.at[seed, "difference"] == pytest.approx(_accuracy("vgg19", seed) - _accuracy("resnet19", seed))
+        assert pooled.at[seed, "smallest_p_value"] == pytest.approx(smallest_p_value(a_only + b_only))
+        detectable[seed] = minimum_detectable_difference(SUBSAMPLE, a_only + b_only)
+        assert pooled.at[seed, "minimum_detectable_difference"] == pytest.approx(detectable[seed])
+        assert pooled.at[seed, "difference_low"] < pooled.at[seed, "difference"] < pooled.at[seed, "difference_high"]
+        # the fold rows split the pooled counts
+        folds = pair[(pair["seed"] == seed) & (pair["fold"].astype(str) != "pooled")]
+        assert sorted(folds["fold"].astype(int)) == [0, 1] and folds["n"].sum() == SUBSAMPLE
+        assert folds["a_only"].sum() == a_only and folds["b_only"].sum() == b_only
     # seed 0: 9 against 3 discordant images (p = 0.15); seed 1: 20 against 2 (p < 0.001)
-    assert pair.at[0, "p_value"] > 0.05 > pair.at[1, "p_value"]
+    assert pooled.at[0, "p_value"] > 0.05 > pooled.at[1, "p_value"]
     macros = _macros(out / "numbers.tex")
-    assert macros["VerdictVggRes"] == ("VGG19 and ResNet19 cannot be told apart on 60 test images (the difference "
-                                       "is significant in 1 of the 2 seeds)")
+    low, high = sorted(detectable.values())
+    assert macros["VerdictVggRes"] == (
+        "VGG19 and ResNet19 cannot be told apart on 120 test images (McNemar's exact test significant in 1 of the 2 "
+        f"repetitions, 12 and 22 discordant images; the test could detect differences of {100 * low:.1f} to "
+        f"{100 * high:.1f} points with 80\\% power)")
     assert "\\DecidedVggResfalse" in (out / "numbers.tex").read_text()
-    assert macros["TestsVggRes"] == (f"McNemar's exact p = {pair.at[0, 'p_value']:.2g} and "
-                                     f"{pair.at[1, 'p_value']:.2g} for seeds 0 and 1")
+    assert macros["TestsVggRes"] == (f"McNemar's exact p = {pooled.at[0, 'p_value']:.2g} and "
+                                     f"{pooled.at[1, 'p_value']:.2g} for seeds 0 and 1, with 12 and 22 discordant "
+                                     "images")
     assert {("vgg19", "svc"), ("resnet19", "svc")} <= set(zip(paired["model_a"], paired["model_b"], strict=True))
-    assert _tex_row(out / "paired.tex", "VGG19 vs ResNet19")[2:4] == ["9", "3"]
+    row = [cells for line in (out / "paired.tex").read_text().splitlines()
+           if (cells := [cell.strip() for cell in line.rstrip("\\ ").split("&")])[:3] == ["VGG19 vs ResNet19", "0",
+                                                                                            "pooled"]][0]
+    assert row[3:6] == ["120", "9", "3"]
 
 
 def test_pair_verdict_rule():
     def rows(*seeds):  # (a_only, b_only, p) per seed
-        return pd.DataFrame([{"name_a": "A", "name_b": "B", "n": 270, "seed": seed, "a_only": a, "b_only": b,
-                              "p_value": p, "verdict": f"one-seed verdict {seed}"}
+        return pd.DataFrame([{"name_a": "A", "name_b": "B", "n": 270, "seed": seed, "fold": "pooled", "a_only": a,
+                              "b_only": b, "discordant": a + b, "p_value": p, "smallest_p_value": 2 * 0.5 ** (a + b),
+                              "minimum_detectable_difference": 0.02, "power": 0.8}
                              for seed, (a, b, p) in enumerate(seeds)])
 
     both = comparison.pair_verdict(rows((9, 1, 0.02), (12, 2, 0.01)))
-    assert both["verdict"] == "A is more accurate than B (significant in each of the 2 seeds)"
+    assert both["verdict"].startswith("A is more accurate than B (McNemar's exact test significant in each of the 2 "
+                                      "repetitions")
     assert both["better"] == "A" and both["significant_seeds"] == 2
     opposite = comparison.pair_verdict(rows((9, 1, 0.02), (1, 12, 0.003)))
-    assert opposite["better"] is None and "significant in 2 of the 2 seeds" in opposite["verdict"]
-    assert comparison.pair_verdict(rows((1, 9, 0.02)))["verdict"] == "one-seed verdict 0"
+    assert opposite["better"] is None and "significant in 2 of the 2 repetitions" in opposite["verdict"]
+    one = comparison.pair_verdict(rows((1, 9, 0.02)))
+    assert one["better"] == "B" and one["verdict"] == (
+        "B is more accurate than A on the 270 test images (McNemar's exact p = 0.02, 10 discordant images (1 against "
+        "9; the smallest p 10 can reach is 0.002); with 80% power the test detects a difference of 2.0 points or more)")
+    undecided = comparison.pair_verdict(rows((3, 1, 0.62)))["verdict"]
+    assert undecided.startswith("A and B cannot be told apart on the 270 test images (McNemar's exact p = 0.62, 4")
 
 
 def test_robustness_tables_and_paired_robustness(generated):
     root, _ = generated
     out = root / "report" / "generated"
     pooled = pd.read_csv(out / "robustness.csv")
-    row = pooled[(pooled["model"] == "ResNet19") & (pooled["corruption"] == "blur") & (pooled["severity"] == 2)]
-    right = sum(SUBSAMPLE - len(WRONG["resnet19"][seed]) - 2 * 2 for seed in (0, 1))
-    assert int(row["correct"].iloc[0]) == right and int(row["total"].iloc[0]) == 2 * SUBSAMPLE
+    row = pooled[(pooled["model"] == "ResNet19") & (pooled["corruption"] == "blur") & (pooled["severity"] == 3)]
+    scored = {fold: robustness_split(resolve_config("resnet19", profile=PROFILE, seed=0, fold=fold),
+                                     fold_data(0, fold)) for fold in range(FOLDS)}
+    right = sum(SCORED - len(wrong_ids("resnet19", 0) & set(part.ids.tolist())) - 2 * 3 for part in scored.values())
+    assert int(row["correct"].iloc[0]) == right and int(row["total"].iloc[0]) == FOLDS * SCORED
+    assert set(pooled["severity"]) == {0, *SEVERITIES}
     assert _tex_row(out / "robustness.tex", "clean")[0] == "clean"
+    # per corruption type: the mean over the severities, ranked; the unweighted mean over the types among them
+    types = pd.read_csv(out / "corruption_types.csv")
+    vgg_blur = types[(types["model"] == "vgg19") & (types["corruption"] == "blur")].iloc[0]
+    wrong = [len(wrong_ids("vgg19", 0) & set(part.ids.tolist())) for part in scored.values()]
+    clean_right = FOLDS * SCORED - sum(wrong)
+    expected = np.mean([(clean_right - FOLDS * EXTRA_WRONG["vgg19"] * s) / (FOLDS * SCORED) for s in SEVERITIES])
+    assert vgg_blur["accuracy"] == pytest.approx(expected) and vgg_blur["images"] == FOLDS * SCORED
+    assert vgg_blur["low"] < vgg_blur["accuracy"] < vgg_blur["high"]
+    blur = types[types["corruption"] == "blur"].set_index("model")
+    assert blur.at["vgg19", "rank"] < blur.at["resnet19", "rank"]  # VGG loses fewer images per severity
+    assert "mean" in set(types["corruption"]) and "clean" in set(types["corruption"])
     macros = _macros(out / "numbers.tex")
-    mean = {model: [np.mean([_accuracy(model, seed) - EXTRA_WRONG[model] * severity / SUBSAMPLE
-                             for severity in SEVERITIES]) for seed in (0, 1)] for model in WRONG}
-    assert macros["VggCorruption"] == (f"{100 * np.mean(mean['vgg19']):.0f} $\\pm$ "
-                                       f"{100 * np.std(mean['vgg19'], ddof=1):.0f}\\% (seeds: "
-                                       f"{100 * mean['vgg19'][0]:.0f} and {100 * mean['vgg19'][1]:.0f}\\%)")
     robust = comparison.paired_robustness(load_runs(root / "runs", PROFILE))
+    assert set(robust["corruption"]) == {*CORRUPTIONS, "mean"}
     for seed in (0, 1):
-        difference = robust[robust["seed"] == seed]["difference"].iloc[0]
-        assert difference == pytest.approx(mean["vgg19"][seed] - mean["resnet19"][seed])
-    # VGG19 keeps 0.15 and 0.35 more of the corrupted images right: the intervals exclude 0 in both seeds
-    assert macros["RobustVerdictVggRes"] == ("VGG19 is more robust than ResNet19 (the 95\\% interval of the "
-                                             "difference excludes 0 in 2 of the 2 seeds)")
+        mean = robust[(robust["seed"] == seed) & (robust["corruption"] == "mean")].iloc[0]
+        assert mean["n"] == FOLDS * SCORED and mean["difference"] > 0 and mean["significant"]
+    assert macros["RobustVerdictVggRes"].startswith(
+        "VGG19 is more robust than ResNet19 on average (the 95\\% interval of the difference excludes 0 in 2 of the 2 "
+        "seeds); by type, VGG19 is ahead under")
     assert "\\HaveAnyRobustPairtrue" in (out / "numbers.tex").read_text()
+    assert "VGG19 ranks first under" in macros["RankingText"]
+    assert macros["RobustnessImages"] == "60" and macros["SeverityList"] == "1, 3 and 5"
+
+
+def test_contrast_diagnosis_and_writer_limitation(generated):
+    root, _ = generated
+    macros = _macros(root / "report" / "generated" / "numbers.tex")
+    assert "\\HaveContrastDiagnosistrue" in (root / "report" / "generated" / "numbers.tex").read_text()
+    # a black pixel normalised with the fake runs' statistics: (0 - 0.3) / 0.32
+    assert macros["ContrastBackgroundClean"] == f"{-CHANNEL_MEAN / CHANNEL_STD:.2f}"
+    assert float(macros["ContrastShiftOne"]) > 0.3  # the background turns grey under contrast
+    assert macros["NumWriters"] == "13" and "written by 13 people" in macros["WriterText"]
+    assert "different 13 to the test set" in macros["WriterQuote"]
+
+
+def test_study_numbers_and_tables(generated):
+    root, _ = generated
+    out = root / "report" / "generated"
+    macros = _macros(out / "numbers.tex")
+    assert "\\HaveStudytrue" in (out / "numbers.tex").read_text() and macros["StudyMissing"] == "n/a"
+    assert "VGG19 40.0\\% → 90.0\\%" in macros["RemedySelectionText"]
+    assert "development seeds 100 and 101" in macros["RemedySelectionText"]
+    assert "\\RemedyKepttrue" in (out / "numbers.tex").read_text()  # the default recipe has it
+    assert macros["Augmentation"].endswith("random contrast (each image's distance from its mean scaled by a factor "
+                                           "drawn in [0.1, 1.9], Keras' RandomContrast)")
+    # VGG19: 342 of 360 right without it (Wilson [92.2, 96.8]), 340 of 360 (94.4%) with it: within
+    assert macros["RemedyRuleText"].startswith("VGG19: clean validation accuracy 94.4\\% with it, within the 95\\% "
+                                               "interval 92.2–96.8\\% of 95.0\\% without it (360 validation images)")
+    assert len(pd.read_csv(out / "learning_curve.csv")) == 8 and "LearningCurveText" in macros
 
 
 def test_svc_baseline_runs_are_run_folders(generated):
     root, _ = generated
     out = root / "report" / "generated"
-    folders = [root / "runs" / PROFILE / f"digits-svc-seed{seed}" for seed in (0, 1)]
-    for seed, folder in enumerate(folders):
-        for name in baseline.BASELINE_FILES:
-            assert (folder / name).exists(), name
-        config = json.loads((folder / "config.json").read_text())
-        assert config["model"] == "svc" and config["status"] == "completed" and config["seed"] == seed
-        assert config["subsample"] == SUBSAMPLE and config["raw_input_shape"] == list(RAW_SHAPE)
-        assert config["fit_images"] == 120  # train + validation of the subsampled split
-        ours = pd.read_csv(folder / "predictions.csv")
-        assert (ours["label"] == test_labels(seed)).all()  # the same test images as the network runs
-        # robustness: the clean row is the test accuracy; every row matches the stored predictions
-        table, long = pd.read_csv(folder / "robustness.csv"), pd.read_csv(folder / robustness.ROBUSTNESS_PREDICTIONS)
-        assert table["correct"].iloc[0] == (ours["label"] == ours["prediction"]).sum()
-        assert len(table) == 1 + len(CORRUPTIONS) * len(SEVERITIES) and len(long) == len(table) * SUBSAMPLE
-        merged = long.merge(ours[["index", "label"]], on="index")
-        right = (merged["label"] == merged["prediction"]).groupby([merged["corruption"], merged["severity"]]).sum()
-        for corruption, severity, correct in table[["corruption", "severity", "correct"]].itertuples(index=False):
-            assert right[(corruption, severity)] == correct
-    assert _tex_row(out / "comparison_metrics.tex", SVC_LABEL)[1] == "2"
+    for seed in (0, 1):
+        for fold in range(FOLDS):
+            folder = root / "runs" / PROFILE / f"digits-svc-seed{seed}-fold{fold}of{FOLDS}"
+            for name in baseline.BASELINE_FILES:
+                assert (folder / name).exists(), name
+            config = json.loads((folder / "config.json").read_text())
+            assert config["model"] == "svc" and config["status"] == "completed" and config["seed"] == seed
+            assert (config["folds"], config["fold"]) == (FOLDS, fold)
+            assert config["subsample"] == SUBSAMPLE and config["raw_input_shape"] == list(RAW_SHAPE)
+            assert config["fit_images"] == SUBSAMPLE - FOLD_IMAGES  # train + validation: the other fold
+            ours = pd.read_csv(folder / "predictions.csv")
+            assert (ours["image"].to_numpy() == fold_data(seed, fold).test.ids).all()  # the networks' test images
+            # robustness: the networks' scored images; every row matches the stored predictions
+            table = pd.read_csv(folder / "robustness.csv")
+            long = pd.read_csv(folder / robustness.ROBUSTNESS_PREDICTIONS)
+            network = pd.read_csv(root / "runs" / PROFILE / f"digits-vgg19-seed{seed}-fold{fold}of{FOLDS}"
+                                  / robustness.ROBUSTNESS_PREDICTIONS)
+            assert set(long["image"]) == set(network["image"]) and len(set(long["image"])) == SCORED
+            assert len(table) == 1 + len(CORRUPTIONS) * len(SEVERITIES) and len(long) == len(table) * SCORED
+            right = (long["label"] == long["prediction"]).groupby([long["corruption"], long["severity"]]).sum()
+            for corruption, severity, correct in table[["corruption", "severity", "correct"]].itertuples(index=False):
+                assert right[(corruption, severity)] == correct
+    assert _tex_row(out / "comparison_metrics.tex", SVC_LABEL)[2] == "4"
     # the network runs of a profile leave the baseline out; the report reads it with load_run
     assert "svc" not in {run["config"]["model"] for run in load_runs(root / "runs", PROFILE)}
 
@@ -323,32 +462,35 @@ def test_svc_baseline_runs_are_run_folders(generated):
 def test_svc_baseline_is_reused_and_an_older_one_refitted(generated, tmp_path):
     root, _ = generated
     runs = load_runs(root / "runs", PROFILE)
-    folder = root / "runs" / PROFILE / "digits-svc-seed0"
+    folder = root / "runs" / PROFILE / "digits-svc-seed0-fold0of2"
     before = (folder / "timing.json").read_text()
     assert baseline.ensure_baselines(runs)[0] == folder
     assert (folder / "timing.json").read_text() == before  # not fitted again
-    older = tmp_path / "digits-svc-seed0"
+    older = tmp_path / "digits-svc-seed0-fold0of2"
     shutil.copytree(folder, older)
     (older / robustness.ROBUSTNESS_PREDICTIONS).unlink()  # a folder from before the robustness files
     config = json.loads((older / "config.json").read_text())
     (older / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "corruptions"}))
-    baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=50)
+    options = {"folds": FOLDS, "fold": 0, "robustness_images": SCORED, "robustness_severities": SEVERITIES}
+    baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=50, **options)
     config = json.loads((older / "config.json").read_text())
     assert config["max_train"] == 50 and config["fit_images"] == 50 and "corruptions" in config
     assert (older / robustness.ROBUSTNESS_PREDICTIONS).exists()
     with pytest.raises(ValueError, match="max_train=1"):
-        baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=1)
+        baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=1, **options)
 
 
 def test_per_class_runs_and_data_tables(generated):
     root, _ = generated
     out = root / "report" / "generated"
     classes = pd.read_csv(out / "per_class.csv").set_index(["model", "class"])
-    per_seed = [classification_metrics(test_labels(seed), predictions_of("vgg19", seed, test_labels(seed)),
+    per_seed = [classification_metrics(test_labels(seed), predictions_of("vgg19", seed, pooled_ids(seed),
+                                                                         test_labels(seed)),
                                        CLASS_NAMES)["per_class"]["3"]["f1"] for seed in (0, 1)]
     assert classes.loc[("vgg19", 3), "f1_mean"] == pytest.approx(np.mean(per_seed))
+    assert classes.loc[("vgg19", 3), "support"] == 12  # a repetition's images of class 3: every fold's
     data = pd.read_csv(out / "data.csv", index_col=0)
-    assert list(data["Images"]) == [60, 60, 60] and data.at["Test", "Per class"] == "6–6"
+    assert list(data["Images"]) == [51, 9, 60] and data.at["Test", "Per class"] == "6–6"
 
 
 def test_numbers_macros(generated):
@@ -357,15 +499,19 @@ def test_numbers_macros(generated):
     macros = _macros(root / "report" / "generated" / "numbers.tex")
     assert macros["ReportProfile"] == PROFILE and macros["NumSeeds"] == "2" and "\\SeveralSeedstrue" in numbers
     assert macros["SeedsText"] == "the 2 seeds 0 and 1" and macros["Alpha"] == "0.05" and macros["Level"] == "95"
+    assert "\\CrossValidationtrue" in numbers and macros["NumFolds"] == "2" and macros["NumTest"] == "120"
+    assert macros["NumTestFold"] == "60" and macros["OneTestImage"] == "0.83"
+    assert macros["EvaluationText"].startswith("2-fold stratified cross-validation: each of the 120 images is tested "
+                                               "exactly once, by the network trained on the other fold")
     accuracies = [_accuracy("vgg19", seed) for seed in (0, 1)]
-    assert macros["VggAccuracyPM"] == f"{100 * np.mean(accuracies):.0f} $\\pm$ {100 * np.std(accuracies, ddof=1):.0f}"
-    assert macros["VggAccuracyText"].endswith(f"(seeds: {100 * accuracies[0]:.0f} and {100 * accuracies[1]:.0f}\\%)")
+    assert macros["VggAccuracyPM"] == f"{100 * np.mean(accuracies):.1f} $\\pm$ {100 * np.std(accuracies, ddof=1):.1f}"
+    assert macros["VggAccuracyText"].endswith(f"(seeds: {100 * accuracies[0]:.1f} and {100 * accuracies[1]:.1f}\\%)")
     assert macros["VggArchWeightLayers"] == "19" and macros["ResArchWeightLayers"] == "19"
     assert macros["ArchFormulaChecks"] == "all 16"
     assert macros["RefVggParameters"] == "143,667,240" and macros["RefResMultiplyAddsG"] == "3.86"
     assert macros["RefVggSixteenParameters"] == "138,357,544" and macros["RefVggSixteenMultiplyAddsG"] == "15.47"
     assert macros["BlowupWeights"] == "12,288,000"
-    assert macros["SvcFitImages"] == "120" and macros["SvcFeatures"] == "64"
+    assert macros["SvcFitImages"] == "60" and macros["SvcFeatures"] == "64"
     assert macros["VggConfusionFigure"] == "figures/confusion_vgg19.png"  # a path, not escaped
     assert macros["VggGradcamFigure"] == "n/a"  # notebook 04 has not drawn it
     assert macros["VggGradcamLayer"] == "block5\\_conv4" and macros["VggGradcamMap"] == "2$\\times$2"
@@ -380,22 +526,26 @@ def test_numbers_macros(generated):
 def test_errors_speed_and_epoch_times(generated):
     root, _ = generated
     macros = _macros(root / "report" / "generated" / "numbers.tex")
-    vgg, resnet = set(WRONG["vgg19"][0]), set(WRONG["resnet19"][0])
+    vgg, resnet = wrong_ids("vgg19", 0), wrong_ids("resnet19", 0)
     assert macros["VggErrorCount"] == str(len(vgg)) and macros["ResErrorCount"] == str(len(resnet))
+    assert macros["ErrorTestImages"] == "120"  # the pooled images of seed 0, each once
     assert macros["SharedErrorCount"] == str(len(vgg & resnet)) and macros["SharedSameLabel"] == "3"
-    labels = test_labels(0)
+    first = pooled_ids(0)[3]  # the first shared error, named by its row of load_digits
+    label = test_labels(0)[3]
     assert macros["SharedErrorText"].startswith(
-        f"The two networks share 3 errors, 3 of them with the same wrong class and 0 also wrong for the SVC: "
-        f"image 3 (true {labels[3]}, read as {(labels[3] + 1) % 10} by both)")
+        "The two networks share 3 errors, 3 of them with the same wrong class and ")
+    assert f"image {first} (true {label}, read as {(label + 1) % 10} by both)" in macros["SharedErrorText"]
     assert macros["SharedPerSeed"] == "3 and 0 errors (seeds 0 and 1)"  # seed 1: images 0-1 against 10-29
     speed = macros["SpeedText"]
     assert speed.startswith("The two measures rank the networks in opposite orders: ResNet19 classifies one image "
                             "sooner, VGG19 more images per second in batches.")
-    # epochs after the first: VGG19 24, 26, 29, 31 s; ResNet19 74, 76, 84, 86 s: far apart for their spread
+    vgg_epochs = [value for seconds in SECONDS["vgg19"] for value in (seconds / 4 - 1, seconds / 4 + 1)]
+    res_epochs = [value for seconds in SECONDS["resnet19"] for value in (seconds / 4 - 1, seconds / 4 + 1)]
     assert macros["EpochTimeText"] == (
-        f"VGG19 took 27.50 $\\pm$ {np.std([24, 26, 29, 31], ddof=1):.2f} s per epoch and ResNet19 80.00 $\\pm$ "
-        f"{np.std([74, 76, 84, 86], ddof=1):.2f} s (mean $\\pm$ standard deviation over 4 and 4 epochs, leaving out "
-        "each run's first, which also builds the graph): ResNet19's epochs took 2.9 times as long as VGG19's")
+        f"VGG19 took {np.mean(vgg_epochs):.2f} $\\pm$ {np.std(vgg_epochs, ddof=1):.2f} s per epoch and ResNet19 "
+        f"{np.mean(res_epochs):.2f} $\\pm$ {np.std(res_epochs, ddof=1):.2f} s (mean $\\pm$ standard deviation over 8 "
+        "and 8 epochs, leaving out each run's first, which also builds the graph): ResNet19's epochs took "
+        f"{np.mean(res_epochs) / np.mean(vgg_epochs):.1f} times as long as VGG19's")
 
 
 def test_budget_wording_when_the_budgets_differ(generated):
@@ -414,8 +564,9 @@ def test_budget_wording_when_the_budgets_differ(generated):
 def test_one_seed_report_gives_intervals(generated, tmp_path):
     root, _ = generated
     for model in WRONG:
-        shutil.copytree(root / "runs" / PROFILE / f"digits-{model}-seed0",
-                        tmp_path / "runs" / PROFILE / f"digits-{model}-seed0")
+        for fold in range(FOLDS):
+            name = f"digits-{model}-seed0-fold{fold}of{FOLDS}"
+            shutil.copytree(root / "runs" / PROFILE / name, tmp_path / "runs" / PROFILE / name)
     patch = pytest.MonkeyPatch()
     patch.setattr(model_facts, "reference_counts", lambda name: FAKE_REFERENCE[name])
     try:
@@ -425,20 +576,31 @@ def test_one_seed_report_gives_intervals(generated, tmp_path):
         patch.undo()
     numbers = (tmp_path / "generated" / "numbers.tex").read_text()
     macros = _macros(tmp_path / "generated" / "numbers.tex")
-    low, high = accuracy_interval(54, SUBSAMPLE)
+    low, high = accuracy_interval(114, SUBSAMPLE)
     assert "\\SeveralSeedsfalse" in numbers and macros["SeedsText"] == "seed 0"
-    assert macros["VggAccuracyText"] == f"90\\% (95\\% interval {100 * low:.0f}–{100 * high:.0f}\\%; 54 of 60 images)"
-    assert macros["VggAccuracyPM"] == f"90 [{100 * low:.0f}, {100 * high:.0f}]"
-    assert _tex_row(tmp_path / "generated" / "comparison_metrics.tex", "VGG19")[2] == macros["VggAccuracyPM"]
-    # one seed: the verdict is the test's own; 9 against 3 discordant images is not significant
-    assert macros["VerdictVggRes"] == "VGG19 and ResNet19 cannot be told apart on 60 test images"
-    assert macros["TestsVggRes"].startswith("VGG19 alone was right on 9 and ResNet19 alone on 3 of the 60 test images")
-    assert macros["RobustVerdictVggRes"].endswith(")") and "95\\% interval" in macros["RobustVerdictVggRes"]
+    assert macros["VggAccuracyText"] == (f"95.0\\% (95\\% interval {100 * low:.1f}–{100 * high:.1f}\\%; 114 of 120 "
+                                         "images)")
+    assert macros["VggAccuracyPM"] == f"95.0 [{100 * low:.1f}, {100 * high:.1f}]"
+    row = _tex_row(tmp_path / "generated" / "comparison_metrics.tex", "VGG19")
+    assert row[3] == macros["VggAccuracyPM"] and row[-1] == ", ".join(  # beside it, each fold's accuracy
+        f"{100 * (1 - len(wrong_ids('vgg19', 0) & set(fold_data(0, fold).test.ids.tolist())) / FOLD_IMAGES):.0f}"
+        for fold in range(FOLDS))
+    # one repetition: the verdict is the pooled test's, with its evidence; 9 against 3 is not significant
+    assert macros["VerdictVggRes"].startswith("VGG19 and ResNet19 cannot be told apart on the 120 test images "
+                                              "(McNemar's exact p = 0.15, 12 discordant images (9 against 3; the "
+                                              "smallest p 12 can reach is 0.00049); with 80\\% power the test detects "
+                                              "a difference of ")
+    assert macros["TestsVggRes"].startswith("VGG19 alone was right on 9 and ResNet19 alone on 3 of the 120 test images")
+    assert "Newcombe" in macros["TestsVggRes"]
+    assert macros["RobustVerdictVggRes"].startswith("VGG19 is more robust than ResNet19 on average (mean over the "
+                                                    "corruption types: difference ")
 
 
 def test_report_without_resnet_or_baseline(generated, tmp_path):
     root, _ = generated
-    shutil.copytree(root / "runs" / PROFILE / "digits-vgg19-seed0", tmp_path / "runs" / PROFILE / "digits-vgg19-seed0")
+    for fold in range(FOLDS):
+        name = f"digits-vgg19-seed0-fold{fold}of{FOLDS}"
+        shutil.copytree(root / "runs" / PROFILE / name, tmp_path / "runs" / PROFILE / name)
     (tmp_path / "generated").mkdir()
     (tmp_path / "generated" / "paired.tex").write_text("stale")  # from an earlier report: must go
     patch = pytest.MonkeyPatch()
@@ -450,7 +612,7 @@ def test_report_without_resnet_or_baseline(generated, tmp_path):
         patch.undo()
     assert tmp_path / "generated" / "resnet_stages.tex" not in written
     assert not (tmp_path / "generated" / "paired.tex").exists()
-    assert not (tmp_path / "runs" / PROFILE / "digits-svc-seed0").exists()
+    assert not (tmp_path / "runs" / PROFILE / "digits-svc-seed0-fold0of2").exists()
     numbers = (tmp_path / "generated" / "numbers.tex").read_text()
     macros = _macros(tmp_path / "generated" / "numbers.tex")
     for flag in ("HaveResnetfalse", "HaveBaselinefalse", "HaveAnyPairfalse", "HaveVggResfalse",
@@ -479,32 +641,19 @@ def test_report_author_is_read_from_pyproject(tmp_path):
         report.report_author(tmp_path)
 
 
-def test_gradcam_reading_and_recomputed_robustness(generated, tmp_path):
-    """A run with a saved (untrained) model: its corrupted predictions are recomputed from
-    model.keras and must give the counts of its robustness.csv; Grad-CAM is measured."""
-    from labwork6.recipes import resolve_config, run_dataset
-    from labwork6.robustness import robustness_table
+def test_gradcam_reading_of_a_saved_model(generated, tmp_path):
+    """A run with a saved (untrained) model: Grad-CAM is measured on its test images."""
+    from labwork6.recipes import run_dataset
     from labwork6.train import build_model
 
     root, _ = generated
-    run_dir = tmp_path / PROFILE / "digits-vgg19-seed0"
-    shutil.copytree(root / "runs" / PROFILE / "digits-vgg19-seed0", run_dir)
-    (run_dir / robustness.ROBUSTNESS_PREDICTIONS).unlink()
-    config = resolve_config("vgg19", profile=PROFILE, seed=0, width=WIDTH, model_options={"head": "compact"})
+    name = f"digits-vgg19-seed0-fold0of{FOLDS}"
+    run_dir = tmp_path / PROFILE / name
+    shutil.copytree(root / "runs" / PROFILE / name, run_dir)
+    config = resolve_config("vgg19", profile=PROFILE, seed=0, fold=0, width=WIDTH, model_options={"head": "compact"})
     data = run_dataset(config)
-    model = build_model(config, data)
-    model.save(run_dir / "model.keras")
-    predicted = model.predict(data.test.images, verbose=0).argmax(axis=1)
-    pd.DataFrame({"index": np.arange(len(predicted)), "label": data.test.labels, "prediction": predicted}).to_csv(
-        run_dir / "predictions.csv", index=False)
-    table = robustness_table(lambda images: model.predict(images, batch_size=256, verbose=0).argmax(axis=1),
-                             data.test.images, data.test.labels, severities=(1, 5), seed=0)
-    table.to_csv(run_dir / "robustness.csv", index=False)
+    build_model(config, data).save(run_dir / "model.keras")
     run = comparison.load_runs(tmp_path, PROFILE)[0]
-    long = comparison.corrupted_predictions(run)
-    assert len(long) == len(table) * len(predicted)
-    right = (long["prediction"].to_numpy() == data.test.labels[long["index"].to_numpy()])
-    assert right.reshape(len(table), -1).sum(axis=1).tolist() == table["correct"].tolist()
     reading = report_data.gradcam_reading(run)
     assert reading["layer"] == "block5_conv4" and reading["map"] == "2×2"
     if "bright_share" in reading:  # an untrained model may give empty maps everywhere

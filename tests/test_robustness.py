@@ -234,3 +234,44 @@ def test_plot_robustness_draws_one_panel_per_corruption_and_readable_text(images
         plots.plot_robustness({})
     with pytest.raises(ValueError, match="'oracle'.*Received: DataFrame, missing \\['accuracy_low'"):
         plots.plot_robustness({"oracle": frames["oracle"].drop(columns=["accuracy_low"])})
+
+
+def test_evaluate_robustness_names_the_images_at_the_chosen_severities(tmp_path, images):
+    labels = np.arange(len(images)) % 2
+    ids = np.arange(100, 100 + len(images))
+    table = robustness.evaluate_robustness(tmp_path, oracle_of(labels), images, labels, seed=1, ids=ids,
+                                           severities=(1, 5))
+    assert sorted(set(table["severity"])) == [0, 1, 5] and len(table) == 1 + 2 * len(robustness.CORRUPTIONS)
+    long = pd.read_csv(tmp_path / robustness.ROBUSTNESS_PREDICTIONS)
+    first = long[(long["corruption"] == "blur") & (long["severity"] == 5)]
+    assert first["image"].tolist() == ids.tolist() and first["label"].tolist() == labels.tolist()
+    with pytest.raises(ValueError, match="one id per image"):
+        robustness.robustness_predictions(oracle_of(labels), images, labels, ids=ids[:3])
+
+
+def test_contrast_diagnosis_finds_the_grey_background():
+    # digits-like: black background (0), strokes at 255 on a quarter of the pixels
+    images = np.zeros((4, 8, 8, 1), np.uint8)
+    images[:, 2:6, 3:5] = 255
+    mean, std = 0.25, 0.4
+    frame = robustness.contrast_diagnosis(images, [mean], [std], severities=(1, 5))
+    assert frame["severity"].tolist() == [0, 1, 5]
+    assert frame.loc[0, "background"] == pytest.approx(-mean / std)
+    # severity 1 keeps 0.4 of each pixel's distance from the image mean (255 / 8): background 0.6 * 255 / 8, rounded
+    grey = np.rint(0.6 * 255 / 8) / 255
+    assert frame.loc[1, "background"] == pytest.approx((grey - mean) / std)
+    assert frame.loc[1, "background_shift"] == pytest.approx(grey / std)
+    assert frame.loc[1, "stroke_contrast"] == pytest.approx(0.4 * frame.loc[0, "stroke_contrast"], rel=0.05)
+    assert frame["background_shift"].is_monotonic_increasing  # lower contrast: greyer background
+    with pytest.raises(ValueError, match="std > 0"):
+        robustness.normalized(images, [0.2], [0.0])
+
+
+def test_plot_contrast_diagnosis_uses_one_scale(images):
+    from labwork6 import plots
+
+    fig = plots.plot_contrast_diagnosis(images, [0.2], [0.3], severity=1, count=4, width=6.4)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 8 and len({ax.images[0].get_clim() for ax in shown}) == 1
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert titles[0].startswith("clean: background at") and titles[1].startswith("contrast, severity 1 (factor 0.4)")

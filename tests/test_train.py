@@ -53,7 +53,11 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     assert timing["train_seconds"] > 0 and timing["inference_throughput"] > 0
     robustness = pd.read_csv(smoke_run / "robustness.csv")
     clean = robustness[robustness["corruption"] == "none"].iloc[0]
-    assert np.isclose(clean["accuracy"], metrics["accuracy"]) and len(robustness) == 1 + 7 * 5
+    # the smoke profile scores every image of its small test fold, at severities 1, 3 and 5
+    assert np.isclose(clean["accuracy"], metrics["accuracy"]) and len(robustness) == 1 + 7 * 3
+    assert config["robustness_severities"] == [1, 3, 5] and (config["folds"], config["fold"]) == (2, 0)
+    assert list(predictions["image"]) == list(load_test_split(smoke_run)[0].test.ids)  # each image's id
+    assert smoke_run.name == "digits-vgg11-seed0-fold0of2"
     assert len(config["normalization"]["mean"]) == 1 and config["normalization"]["std"][0] > 0
     assert find_runs(smoke_run.parent.parent, "smoke") == [smoke_run]
 

@@ -1,16 +1,19 @@
-"""Reading the runs of a profile: their models, seeds and labels, and one run's test results.
+"""Reading the runs of a profile: their models, repetitions and labels, and their pooled test results.
 
 :func:`load_runs` reads the completed network runs of a profile (``runs/<profile>/...``, see
-:mod:`labwork6.runs`), :func:`group_runs` and :func:`runs_by_seed` arrange them (with the SVC
-baseline runs of :mod:`labwork6.baseline`), and :func:`run_intervals` gives one run's test
-metrics with their 95% intervals (:mod:`labwork6.stats`).
+:mod:`labwork6.runs`); :func:`group_runs` and :func:`repetitions` arrange them (with the SVC
+baseline runs of :mod:`labwork6.baseline`). A *repetition* is one seed of a model: the k runs of a
+k-fold cross-validation (each testing one fold), or one holdout run. :func:`pooled_runs` joins a
+repetition's test predictions into one per image, checking that every image is tested exactly
+once, and :func:`pooled_intervals` gives its metrics with 95% intervals; :func:`run_intervals`
+gives one run's.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,7 @@ from labwork6.models import model_family
 from labwork6.profiles import PROFILES, get_profile
 from labwork6.profiles import runs_root as resolve_runs_root
 from labwork6.runs import find_runs, load_run
-from labwork6.stats import accuracy_interval, bootstrap_interval
+from labwork6.stats import MACRO_METRICS, accuracy_interval, bootstrap_interval, metric_interval
 
 #: How each model is written in tables and prose.
 MODEL_LABELS = {
@@ -91,16 +94,40 @@ def load_runs(runs_root="runs", profile: str = "default", dataset: str | None = 
     if len(datasets) > 1:
         others = sorted(set(datasets) - {dataset})
         print(f"[labwork6] the report uses the {len(kept)} runs on {dataset!r}; runs on {others} are left out.")
-    return sorted(kept, key=lambda run: (run["config"]["model"], run["config"]["seed"]))
+    # One evaluation design: the profile's number of folds when it has runs, else the most common one
+    designs = Counter(run_folds(run) for run in kept)
+    wanted = get_profile(profile).get("folds") if profile in PROFILES else None
+    design = wanted if wanted in designs else designs.most_common(1)[0][0]
+    if len(designs) > 1:
+        left = sum(count for folds, count in designs.items() if folds != design)
+        print(f"[labwork6] the report uses the runs of {_design_text(design)}; {left} run(s) of another design "
+              "(another number of folds, or holdout runs of an older labwork6) are left out.")
+    kept = [run for run in kept if run_folds(run) == design]
+    return sorted(kept, key=run_order)
+
+
+def run_folds(run: dict) -> int | None:
+    """A run's number of cross-validation folds, None for a holdout run."""
+    return run["config"].get("folds") or None
+
+
+def run_order(run: dict) -> tuple:
+    """Sort key of runs: model, seed, fold."""
+    config = run["config"]
+    return config["model"], int(config["seed"]), int(config.get("fold") or 0)
+
+
+def _design_text(folds: int | None) -> str:
+    return f"{folds}-fold cross-validation" if folds else "holdout splits"
 
 
 def group_runs(runs: Iterable[dict]) -> dict[str, list[dict]]:
-    """Network runs grouped by model name (VGG models first, then ResNets), each list by seed."""
+    """Network runs grouped by model name (VGG models first, then ResNets), each list by seed and fold."""
     groups: dict[str, list[dict]] = {}
     for run in runs:
         groups.setdefault(run["config"]["model"], []).append(run)
     order = sorted(groups, key=lambda name: (model_family(name) != "vgg", name))
-    return {name: sorted(groups[name], key=lambda run: run["config"]["seed"]) for name in order}
+    return {name: sorted(groups[name], key=run_order) for name in order}
 
 
 def primary_models(runs: Iterable[dict]) -> dict[str, str | None]:
@@ -122,12 +149,30 @@ def primary_models(runs: Iterable[dict]) -> dict[str, str | None]:
     return chosen
 
 
-def runs_by_seed(runs: Iterable[dict], baseline: Iterable[dict] = ()) -> dict[str, dict[int, dict]]:
-    """``{model name: {seed: run}}`` of the network runs and the baseline's (``svc``)."""
-    found: dict[str, dict[int, dict]] = {}
-    for run in [*runs, *baseline]:
-        found.setdefault(run["config"]["model"], {})[int(run["config"]["seed"])] = run
-    return found
+def repetitions(runs: Iterable[dict], baseline: Iterable[dict] = ()) -> dict[str, dict[int, list[dict]]]:
+    """``{model name: {seed: [its runs, by fold]}}`` of the network runs and the baseline's (``svc``).
+
+    A seed of a k-fold cross-validation is complete with its k folds; an incomplete one (a fold
+    not trained yet) is left out with a printed note, since its pooled predictions would miss
+    images. A holdout run is a repetition on its own."""
+    found: dict[str, dict[int, list[dict]]] = {}
+    for run in sorted([*runs, *baseline], key=run_order):
+        found.setdefault(run["config"]["model"], {}).setdefault(int(run["config"]["seed"]), []).append(run)
+    for name, seeds in found.items():
+        for seed, group in list(seeds.items()):
+            folds = run_folds(group[0])
+            present = sorted(int(run["config"].get("fold") or 0) for run in group)
+            if folds and present != list(range(folds)):
+                missing = sorted(set(range(folds)) - set(present))
+                print(f"[labwork6] {model_label(name)} seed {seed} has folds {present} of {folds} (missing "
+                      f"{missing}): left out of the comparison until every fold is trained.")
+                del seeds[seed]
+    return {name: seeds for name, seeds in found.items() if seeds}
+
+
+def runs_by_seed(runs: Iterable[dict], baseline: Iterable[dict] = ()) -> dict[str, dict[int, list[dict]]]:
+    """The same as :func:`repetitions` (kept for the notebooks of earlier rounds)."""
+    return repetitions(runs, baseline)
 
 
 def short_label(name: str) -> str:
@@ -149,6 +194,97 @@ def test_predictions(run: dict) -> tuple[np.ndarray, np.ndarray]:
     return frame["label"].to_numpy(np.int64), frame["prediction"].to_numpy(np.int64)
 
 
+def _run_predictions(run: dict, design: tuple) -> pd.DataFrame:
+    """A run's ``predictions.csv`` as columns ``image``, ``fold``, ``label``, ``prediction``, checked
+    against its config (``design``: the repetition's model, seed, dataset and folds)."""
+    config, path = run["config"], Path(run["run_dir"]) / "predictions.csv"
+    mine = (config["model"], int(config["seed"]), str(config["dataset"]), run_folds(run))
+    if mine != design:
+        raise ValueError(f"{run['run_dir']} (model, seed, dataset, folds = {mine}) does not belong with the runs of "
+                         f"{design}: a repetition pools the folds of one model and seed.")
+    if not path.exists():
+        raise FileNotFoundError(f"No predictions.csv in {run['run_dir']}: the run has no test results. Train it "
+                                "again with --overwrite.")
+    frame = pd.read_csv(path)
+    if "image" not in frame:
+        if design[3]:
+            raise ValueError(f"{path} has no `image` column (written by an older labwork6): the folds cannot be "
+                             "checked to test each image once. Train the run again with --overwrite.")
+        frame["image"] = frame["index"]  # a holdout run: its test split's positions name its images
+    expected = (config.get("counts") or {}).get("test")
+    if expected is not None and len(frame) != int(expected):
+        raise ValueError(f"{path} holds {len(frame)} predictions but the run tested {expected} images (config.json): "
+                         "images are missing. Train the run again with --overwrite.")
+    frame["fold"] = int(config.get("fold") or 0)
+    return frame[["image", "fold", "label", "prediction"]]
+
+
+def pooled_runs(group: Sequence[dict]) -> pd.DataFrame:
+    """One repetition's test predictions, one row per image: columns ``image`` (its id in the
+    source), ``fold`` (the fold that tested it; 0 for a holdout run), ``label`` and ``prediction``,
+    sorted by image.
+
+    Raises ``ValueError`` unless the runs are the folds 0..k-1 of one model, seed and dataset,
+    each with as many predictions as test images, and no image is tested twice: then every
+    image of the source is tested exactly once (the folds partition it).
+    """
+    group = list(group)
+    if not group:
+        raise ValueError("pooled_runs needs the runs of one repetition. Received: no run.")
+    first = group[0]["config"]
+    design = (first["model"], int(first["seed"]), str(first["dataset"]), run_folds(group[0]))
+    folds = sorted(int(run["config"].get("fold") or 0) for run in group)
+    expected = list(range(design[3])) if design[3] else [0]
+    if folds != expected:
+        raise ValueError(f"The runs of {model_label(design[0])} seed {design[1]} are folds {folds}; a repetition needs "
+                         f"each of the folds {expected} once. Train the missing folds (`labwork6 train --folds "
+                         f"{design[3]} --fold F`) or remove the extra run folders.")
+    frame = pd.concat([_run_predictions(run, design) for run in group], ignore_index=True)
+    repeated = frame[frame["image"].duplicated(keep=False)]
+    if not repeated.empty:
+        image = repeated["image"].iloc[0]
+        image = image.item() if hasattr(image, "item") else image  # 7, not np.int64(7)
+        where = sorted(int(f) for f in repeated[repeated["image"] == image]["fold"])
+        raise ValueError(f"Image {image!r} has {len(where)} test predictions (folds {where}) in the runs of "
+                         f"{model_label(design[0])} seed {design[1]}: every image must be tested exactly once. "
+                         f"{len(repeated['image'].unique())} image(s) are tested more than once; were the folds made "
+                         "with different seeds or data?")
+    return frame.sort_values("image", kind="stable").reset_index(drop=True)
+
+
+def pooled_intervals(group: Sequence[dict]) -> dict:
+    """A repetition's test results on its pooled predictions (:func:`pooled_runs`), each image
+    once: ``test_images``, ``correct``, ``accuracy`` with Wilson's ``accuracy_low``/``accuracy_high``,
+    the macro ``precision``, ``recall``, ``f1`` with :func:`labwork6.stats.metric_interval` (a
+    bootstrap over the images, never a point at 100%), and ``fold_accuracy`` (each fold's)."""
+    frame = pooled_runs(group)
+    config = group[0]["config"]
+    key = tuple((str(run["run_dir"]), _stamp(run)) for run in group)
+    return dict(_pooled(key, int(config["seed"]), int(config["num_classes"])), fold_accuracy=[
+        float(np.mean(part["label"] == part["prediction"])) for _, part in frame.groupby("fold")])
+
+
+def _stamp(run: dict) -> int:
+    path = Path(run["run_dir"]) / "predictions.csv"
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+@functools.lru_cache(maxsize=64)
+def _pooled(key: tuple, seed: int, num_classes: int) -> tuple[tuple[str, float], ...]:
+    frame = pooled_runs([load_run(path) for path, _ in key])
+    y_true, y_pred = frame["label"].to_numpy(np.int64), frame["prediction"].to_numpy(np.int64)
+    correct, total = int(np.sum(y_true == y_pred)), len(y_true)
+    low, high = accuracy_interval(correct, total, level=1 - ALPHA)
+    values = {"test_images": total, "correct": correct, "accuracy": correct / total, "accuracy_low": low,
+              "accuracy_high": high, "folds": int(frame["fold"].nunique())}
+    for name in ("precision", "recall", "f1"):
+        interval = metric_interval(y_true, y_pred, MACRO_METRICS[name], n_resamples=N_RESAMPLES, level=1 - ALPHA,
+                                   seed=seed)
+        values.update({name: interval["value"], f"{name}_low": interval["low"], f"{name}_high": interval["high"],
+                       f"{name}_method": interval["method"]})
+    return tuple(values.items())
+
+
 @functools.lru_cache(maxsize=256)
 def _intervals(path: str, modified: int, seed: int, num_classes: int) -> tuple[tuple[str, float], ...]:
     y_true, y_pred = test_predictions({"run_dir": path})
@@ -157,8 +293,11 @@ def _intervals(path: str, modified: int, seed: int, num_classes: int) -> tuple[t
     values = {"test_images": total, "correct": correct, "accuracy": correct / total, "accuracy_low": low,
               "accuracy_high": high}
     for key, value in macro_scores(y_true, y_pred, num_classes).items():
-        low, high = bootstrap_interval(y_true, y_pred, macro_metric(key, num_classes), n_resamples=N_RESAMPLES,
-                                       level=1 - ALPHA, seed=seed)
+        if correct == total or correct == 0:  # the bootstrap would be a point: Wilson's, as metric_interval
+            low, high = accuracy_interval(correct, total, level=1 - ALPHA)
+        else:
+            low, high = bootstrap_interval(y_true, y_pred, macro_metric(key, num_classes), n_resamples=N_RESAMPLES,
+                                           level=1 - ALPHA, seed=seed)
         values.update({key: value, f"{key}_low": low, f"{key}_high": high})
     return tuple(values.items())
 
@@ -167,7 +306,8 @@ def run_intervals(run: dict) -> dict:
     """A run's test results with 95% intervals, from its ``predictions.csv``: ``test_images``,
     ``correct``, ``accuracy`` with Wilson's ``accuracy_low``/``accuracy_high``, and the macro
     ``precision``, ``recall``, ``f1`` with percentile bootstrap intervals over the test images
-    (:data:`N_RESAMPLES` resamples, seeded by the run's seed)."""
+    (:data:`N_RESAMPLES` resamples, seeded by the run's seed; Wilson's where every image is right
+    or every one wrong, as :func:`labwork6.stats.metric_interval`)."""
     path = Path(run["run_dir"]) / "predictions.csv"
     if not path.exists():
         raise FileNotFoundError(f"No predictions.csv in {run['run_dir']}: the run has no test results to "

@@ -1,10 +1,10 @@
-"""The runs side by side: every run, every model (mean over seeds or one run's interval),
-per class, and the training settings and data of the report.
+"""The runs side by side: every run (each fold), every model (its repetitions pooled over their
+folds), per class, and the training settings and data of the report.
 
 Each table comes unrounded (for the CSV files and notebooks) and formatted for reading
-(``format_*``): percentages at the precision the test split supports
-(:func:`labwork6.latex.percent_decimals`), a single run with its 95% interval, several
-seeds as mean ± std.
+(``format_*``): percentages at the precision the test images support
+(:func:`labwork6.latex.percent_decimals`), one repetition with its 95% interval, several
+(seeds) as mean ± std of their pooled values.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from labwork6.comparison.loading import (
     epoch_seconds,
     group_runs,
     model_label,
+    pooled_intervals,
+    pooled_runs,
+    repetitions,
     run_intervals,
 )
 from labwork6.latex import (
@@ -35,11 +38,16 @@ from labwork6.latex import (
     shape_text,
     thousands,
 )
-from labwork6.metrics import SUMMARY_KEYS
+from labwork6.metrics import SUMMARY_KEYS, classification_metrics
+
+
+def _fold(config: dict):
+    return int(config["fold"]) if config.get("folds") else "holdout"
 
 
 def runs_table(runs: Iterable[dict]) -> pd.DataFrame:
-    """One row per run (network or SVC): model, seed, test results with intervals
+    """One row per run (network or SVC; a fold of a cross-validation is a run): model, seed, fold
+    (``"holdout"`` for a holdout run), test results on its own test split with intervals
     (:func:`run_intervals`), the epoch kept, the training steps and timings (unrounded)."""
     rows = []
     for run in runs:
@@ -48,7 +56,8 @@ def runs_table(runs: Iterable[dict]) -> pd.DataFrame:
         epochs = timing.get("epochs_run", config.get("epochs_run"))
         seconds = epoch_seconds(run)
         rows.append({
-            "model": config["model"], "seed": int(config["seed"]), "run": Path(run["run_dir"]).name,
+            "model": config["model"], "seed": int(config["seed"]), "fold": _fold(config),
+            "run": Path(run["run_dir"]).name,
             **run_intervals(run), "best_epoch": metrics.get("best_epoch", math.nan),
             "epochs_run": epochs if network else math.nan,
             "steps": epochs * config["steps_per_epoch"] if network and config.get("steps_per_epoch") else math.nan,
@@ -75,51 +84,73 @@ def format_runs_table(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`runs_table` for reading: right answers, and each metric in % with its 95% interval."""
     decimals = _decimals(table)
     shown = pd.DataFrame({
-        "Model": table["model"].map(model_label), "Seed": table["seed"].astype(int),
+        "Model": table["model"].map(model_label), "Seed": table["seed"].astype(int), "Fold": table["fold"].astype(str),
         "Right": [f"{int(c)}/{int(n)}" for c, n in zip(table["correct"], table["test_images"], strict=True)],
         **{f"{title} (%)": [_interval_cell(row, key, decimals) for _, row in table.iterrows()]
            for key, title in METRICS},
         "Best epoch": table["best_epoch"].map(lambda v: MISSING_CELL if is_missing(v) else str(int(v))),
     })
-    return shown.set_index(["Model", "Seed"])
+    return shown.set_index(["Model", "Seed", "Fold"])
 
 
-# --------------------------------------------------------------------------- comparison
+def repetition_table(runs: Iterable[dict], baseline: Sequence[dict] = ()) -> pd.DataFrame:
+    """One row per repetition (model and seed; the network runs' and the SVC's): its folds pooled,
+    each image once (:func:`labwork6.comparison.pooled_intervals`): ``model``, ``seed``, ``folds``,
+    ``test_images``, ``correct``, the four metrics with their 95% intervals, and ``fold_accuracy``
+    (each fold's accuracy, a list)."""
+    rows = []
+    for name, seeds in repetitions(runs, baseline).items():
+        for seed, group in seeds.items():
+            rows.append({"model": name, "seed": seed, **pooled_intervals(group)})
+    return pd.DataFrame(rows)
 
 
 def comparison_table(runs: Iterable[dict], baseline: Sequence[dict] | None = None) -> pd.DataFrame:
     """The models side by side, unrounded: one row per model (and the SVC baseline).
 
-    Columns: ``n`` (runs), ``seeds``, ``input_shape`` (what the model saw, ``H×W×C``; the SVC:
-    the raw images), ``parameters``, ``multiply_adds`` (per image at that input),
-    ``test_images``, then ``<key>_mean`` and ``<key>_std`` (sample std over the runs, NaN for
-    one run) of the test metrics (``accuracy``, ``precision``, ``recall``, ``f1``, macro),
-    ``best_epoch``, ``epochs_run``, ``steps``, ``train_seconds`` and the inference timings;
-    ``epoch_seconds_mean``/``_std`` pool the epochs of every run (:func:`epoch_seconds`); for
-    one run also ``<metric>_low``/``_high``, its 95% interval (:func:`run_intervals`).
+    Columns: ``n`` (repetitions: seeds, each pooling its folds), ``folds``, ``runs``, ``seeds``,
+    ``input_shape`` (what the model saw, ``H×W×C``; the SVC: the raw images), ``parameters``,
+    ``multiply_adds`` (per image at that input), ``test_images`` (pooled per repetition: with
+    cross-validation every image of the dataset), then ``<key>_mean`` and ``<key>_std`` (sample
+    std over the repetitions, NaN for one) of the pooled test metrics (``accuracy``,
+    ``precision``, ``recall``, ``f1``, macro); for one repetition also ``<metric>_low``/``_high``,
+    its 95% interval over the pooled images, and ``fold_accuracy`` (each fold's, a list; for
+    several repetitions each repetition's pooled accuracy). The costs ``best_epoch``,
+    ``epochs_run``, ``steps``, ``train_seconds`` and the inference timings are means (and std)
+    over the runs (one per fold and seed); ``epoch_seconds_mean``/``_std`` pool the epochs of
+    every run (:func:`epoch_seconds`).
     """
-    runs = list(runs)
-    groups = list(group_runs(runs).values()) + ([list(baseline)] if baseline else [])
+    runs, baseline = list(runs), list(baseline or [])
+    pooled = repetition_table(runs, baseline)
+    groups = [*group_runs(runs).items(), *([(BASELINE_MODEL, baseline)] if baseline else [])]
     rows = {}
-    for group in groups:
+    for name, group in groups:
+        mine = pooled[pooled["model"] == name].sort_values("seed") if not pooled.empty else pooled
+        if mine.empty:
+            continue
         config = group[0]["config"]
-        network = config["model"] != BASELINE_MODEL
-        table = runs_table(group)
-        row = {"model": config["model"], "n": len(group), "seeds": ", ".join(map(str, table["seed"])),
+        network = name != BASELINE_MODEL
+        per_run = runs_table(group)
+        row = {"model": name, "n": len(mine), "folds": int(config.get("folds") or 1), "runs": len(group),
+               "seeds": ", ".join(map(str, mine["seed"])),
                "input_shape": shape_text(config.get("input_shape" if network else "raw_input_shape")),
-               "parameters": table["parameters"].iloc[0], "multiply_adds": table["multiply_adds"].iloc[0],
-               "test_images": int(table["test_images"].min())}
-        for key in (*SUMMARY_KEYS, "best_epoch", *COST_KEYS):
-            values = table[key].astype(float)
+               "parameters": per_run["parameters"].iloc[0], "multiply_adds": per_run["multiply_adds"].iloc[0],
+               "test_images": int(mine["test_images"].min())}
+        for key in SUMMARY_KEYS:
+            values = mine[key].astype(float)
+            row[f"{key}_mean"] = values.mean()
+            row[f"{key}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
+            for end in ("low", "high"):
+                row[f"{key}_{end}"] = mine[f"{key}_{end}"].iloc[0] if len(mine) == 1 else math.nan
+        row["fold_accuracy"] = list(mine["fold_accuracy"].iloc[0]) if len(mine) == 1 else list(mine["accuracy"])
+        for key in ("best_epoch", *COST_KEYS):
+            values = per_run[key].astype(float)
             row[f"{key}_mean"] = values.mean()
             row[f"{key}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
         seconds = np.concatenate([epoch_seconds(run) for run in group]) if network else np.array([])
         row["epoch_seconds_mean"] = seconds.mean() if len(seconds) else math.nan
         row["epoch_seconds_std"] = seconds.std(ddof=1) if len(seconds) > 1 else math.nan
-        for key in SUMMARY_KEYS:
-            for end in ("low", "high"):
-                row[f"{key}_{end}"] = table[f"{key}_{end}"].iloc[0] if len(group) == 1 else math.nan
-        rows[model_label(config["model"])] = row
+        rows[model_label(name)] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "Model"
     return table
@@ -152,10 +183,10 @@ def metric_cell(table: pd.DataFrame, label: str, key: str) -> str | None:
     return table_cell(table, label, key, percent=True, decimals=decimals)
 
 
-def format_comparison(table: pd.DataFrame, per_run: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def format_comparison(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`comparison_table` for reading, split in two tables that fit a page: the costs
-    (size, training, speed) and the test metrics (:func:`metric_cell`); with ``per_run``
-    (:func:`runs_table` of the same runs) and several seeds, also each seed's accuracy."""
+    (size, training per run, speed) and the test metrics (:func:`metric_cell`) with, beside them,
+    each fold's accuracy (one repetition) or each repetition's pooled accuracy (several)."""
     cost, quality = {}, {}
     several = bool((table["n"] > 1).any())
     for label in table.index:
@@ -165,19 +196,20 @@ def format_comparison(table: pd.DataFrame, per_run: pd.DataFrame | None = None) 
             ("Size", "Input"): row.get("input_shape") or MISSING_CELL,
             ("Size", "Parameters"): thousands(row["parameters"]) if is_model else MISSING_CELL,
             ("Size", "Mult-adds (M)"): fixed(row["multiply_adds"] / 1e6, 1) if is_model else MISSING_CELL,
-            ("Training", "Epochs"): table_cell(table, label, "epochs_run", decimals=1, integer=True),
-            ("Training", "Steps"): table_cell(table, label, "steps", decimals=0, integer=True),
-            ("Training", "s/epoch"): table_cell(table, label, "epoch_seconds", decimals=2),
-            ("Training", "Time (s)"): table_cell(table, label, "train_seconds", decimals=1 if is_model else 2),
+            ("Training per run", "Epochs"): table_cell(table, label, "epochs_run", decimals=1, integer=True),
+            ("Training per run", "Steps"): table_cell(table, label, "steps", decimals=0, integer=True),
+            ("Training per run", "s/epoch"): table_cell(table, label, "epoch_seconds", decimals=2),
+            ("Training per run", "Time (s)"): table_cell(table, label, "train_seconds",
+                                                         decimals=1 if is_model else 2),
             ("Inference", "Latency (ms)"): table_cell(table, label, "inference_latency_ms", decimals=1),
             ("Inference", "Images/s"): table_cell(table, label, "inference_throughput", decimals=0),
         }
-        quality[label] = {"Runs": int(row["n"])} | {
+        quality[label] = {"Images": thousands(row["test_images"]), "Runs": int(row["runs"])} | {
             f"{title} (%)": metric_cell(table, label, key) for key, title in METRICS}
-        if several and per_run is not None:
-            seeds = per_run[per_run["model"] == row["model"]].sort_values("seed")
-            quality[label]["Accuracy per seed (%)"] = ", ".join(
-                fixed(100 * value, _decimals(table)) for value in seeds["accuracy"])
+        title = "Accuracy per seed (%)" if several else "Accuracy per fold (%)"
+        images = int(row["test_images"]) if several else max(1, int(row["test_images"]) // int(row["folds"]))
+        quality[label][title] = ", ".join(fixed(100 * value, percent_decimals(images))
+                                          for value in row["fold_accuracy"])
     cost_frame, quality_frame = (pd.DataFrame.from_dict(d, orient="index") for d in (cost, quality))
     cost_frame.columns = pd.MultiIndex.from_tuples(cost_frame.columns)
     cost_frame.index.name = quality_frame.index.name = "Model"
@@ -185,19 +217,26 @@ def format_comparison(table: pd.DataFrame, per_run: pd.DataFrame | None = None) 
 
 
 def per_class_table(runs: Iterable[dict]) -> pd.DataFrame:
-    """Per-class precision, recall and F1 of every model, unrounded.
+    """Per-class precision, recall and F1 of every model on its pooled test predictions (each image
+    once per repetition), unrounded.
 
-    Rows: ``(model, class)``; columns ``precision_mean``, ``precision_std``, ... ,
-    ``f1_std``, ``support`` (test images of the class, first seed) and ``n`` (runs).
-    """
+    Rows: ``(model, class)``; columns ``precision_mean``, ``precision_std``, ... , ``f1_std`` (over
+    repetitions; NaN for one), ``support`` (test images of the class in a repetition) and ``n``
+    (repetitions)."""
     rows = []
-    for name, group in group_runs(runs).items():
-        for class_name in group[0]["metrics"]["per_class"]:
-            row = {"model": name, "class": class_name, "n": len(group),
-                   "support": int(group[0]["metrics"]["per_class"][class_name]["support"])}
+    for name, seeds in repetitions(runs).items():
+        class_names = seeds[min(seeds)][0]["config"]["class_names"]
+        scores = []
+        for group in seeds.values():
+            frame = pooled_runs(group)
+            scores.append(classification_metrics(frame["label"].to_numpy(), frame["prediction"].to_numpy(),
+                                                 class_names)["per_class"])
+        for class_name in class_names:
+            row = {"model": name, "class": class_name, "n": len(scores),
+                   "support": int(scores[0][class_name]["support"])}
             for key in ("precision", "recall", "f1"):
                 # read directly: a class name may contain dots, which dotted keys would split on
-                values = np.array([float(run["metrics"]["per_class"][class_name][key]) for run in group])
+                values = np.array([float(score[class_name][key]) for score in scores])
                 row[f"{key}_mean"] = float(values.mean())
                 row[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
             rows.append(row)
@@ -227,7 +266,9 @@ def format_per_class(table: pd.DataFrame, models: Sequence[str] | None = None) -
 
 
 def summed_confusion_matrix(group: Sequence[dict]) -> pd.DataFrame:
-    """The confusion matrices (``confusion_matrix.csv``) of a model's runs, summed over seeds."""
+    """The confusion matrices (``confusion_matrix.csv``) of a model's runs, summed over the runs: over
+    a repetition's folds, the confusion matrix of its pooled predictions (over several seeds, each
+    image counts once per seed)."""
     total = None
     for run in group:
         frame = pd.read_csv(Path(run["run_dir"]) / "confusion_matrix.csv", index_col=0, dtype=str)
@@ -245,7 +286,8 @@ _RECIPE_ROWS = (
     ("warmup_fraction", "Warm-up (share of steps)"), ("label_smoothing", "Label smoothing"),
     ("batch_size", "Batch size"), ("epochs", "Epochs (planned)"), ("epochs_run", "Epochs (run)"),
     ("input_shape", "Input shape"), ("width", "Width multiplier"), ("model_options", "Model options"),
-    ("resolved_precision", "Precision policy"), ("augment", "Augmentation"), ("subsample", "Subsample"),
+    ("resolved_precision", "Precision policy"), ("augment", "Augmentation"),
+    ("contrast_augmentation", "Random contrast (factor)"), ("subsample", "Subsample"),
 )
 
 
@@ -256,8 +298,10 @@ def _recipe_value(key: str, value) -> str:
         return ", ".join(f"{k}={v}" for k, v in (value or {}).items()) or MISSING_CELL
     if key == "augment":
         return "yes" if value else "no"
+    if key == "contrast_augmentation":
+        return f"{value:g}" if value else "none"
     if key == "subsample":
-        return f"{value} images per split" if value else "none"
+        return f"at most {value} images" if value else "none"
     return MISSING_CELL if value is None else str(value)
 
 
@@ -267,7 +311,8 @@ def recipe_table(runs: Iterable[dict]) -> pd.DataFrame:
     for name, group in group_runs(runs).items():
         config = group[0]["config"]
         values = {title: _recipe_value(key, config.get(key)) for key, title in _RECIPE_ROWS}
-        values["Seeds"] = ", ".join(str(run["config"]["seed"]) for run in group)
+        values["Seeds"] = ", ".join(dict.fromkeys(str(run["config"]["seed"]) for run in group))
+        values["Evaluation"] = (f"{config['folds']}-fold cross-validation" if config.get("folds") else "holdout")
         columns[model_label(name)] = values
     frame = pd.DataFrame(columns)
     frame.index.name = "Setting"
@@ -275,8 +320,9 @@ def recipe_table(runs: Iterable[dict]) -> pd.DataFrame:
 
 
 def data_table(runs: Iterable[dict], class_counts: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Images per split (from the first run's config) and, when ``class_counts`` (class ×
-    split, as ``Dataset.counts()``) is given, the fewest and most images of a class."""
+    """Images per split (from the first run's config: with cross-validation, one fold's; every
+    fold's test split is as large, within an image) and, when ``class_counts`` (class × split, as
+    ``Dataset.counts()``) is given, the fewest and most images of a class."""
     config = next(iter(runs))["config"]
     split_counts = config.get("counts") or {}
     total = sum(split_counts.values()) or math.nan

@@ -17,15 +17,20 @@ DATASET_NAMES = BUILTIN_DATASETS + KERAS_DATASETS
 
 @dataclasses.dataclass(eq=False)
 class Split:
-    """One split: ``images`` uint8 (N, H, W, C), ``labels`` int64 (N,), ``files`` or None.
+    """One split: ``images`` uint8 (N, H, W, C), ``labels`` int64 (N,), ``files`` or None, ``ids``.
 
     ``files`` holds each image's path relative to the dataset folder when the images came
-    from files, else ``None``.
+    from files, else ``None``. ``ids`` names each image in its source, so that predictions
+    from different splits of one source can be pooled and checked (each image tested once):
+    the file path for images from files, else the image's position in the array the source
+    gives (the row of ``load_digits``, the position in a keras dataset's official split).
+    A Split made without ``ids`` numbers its images 0..N-1; :meth:`take` keeps them.
     """
 
     images: np.ndarray
     labels: np.ndarray
     files: list[str] | None = None
+    ids: np.ndarray | None = None
 
     def __post_init__(self):
         images = np.asarray(self.images)
@@ -46,7 +51,14 @@ class Split:
                     f"Split needs one file name per image. Received: {len(images)} images, "
                     f"{len(self.files)} files."
                 )
-        self.images, self.labels = images, labels
+        if self.ids is None:
+            ids = np.asarray(self.files, dtype=object) if self.files is not None else np.arange(len(labels))
+        else:
+            ids = np.asarray(self.ids)
+            if ids.shape != (len(labels),):
+                raise ValueError(f"Split needs one id per image. Received: {len(images)} images, ids of shape "
+                                 f"{ids.shape}.")
+        self.images, self.labels, self.ids = images, labels, ids
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -55,7 +67,7 @@ class Split:
         """The images at ``indices``, as a new Split."""
         indices = np.asarray(indices, dtype=np.int64)
         files = None if self.files is None else [self.files[i] for i in indices]
-        return Split(self.images[indices], self.labels[indices], files)
+        return Split(self.images[indices], self.labels[indices], files, self.ids[indices])
 
 
 @dataclasses.dataclass(eq=False)
@@ -64,6 +76,8 @@ class Dataset:
 
     ``skipped`` lists ``(file, reason)`` for every file of a folder that was not read;
     ``notes`` says in words what was done to the data (splitting, resizing, conversions).
+    ``folds`` and ``fold``: for k-fold cross-validation (:mod:`labwork6.data.folds`), k and the
+    fold that is the test split; both None for a holdout split.
     """
 
     name: str
@@ -75,6 +89,8 @@ class Dataset:
     source: str = ""
     seed: int | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    folds: int | None = None
+    fold: int | None = None
 
     def __post_init__(self):
         self.class_names = [str(c) for c in self.class_names]
@@ -92,6 +108,11 @@ class Dataset:
     def splits(self) -> dict[str, Split]:
         """``{"train": ..., "val": ..., "test": ...}``."""
         return {"train": self.train, "val": self.val, "test": self.test}
+
+    @property
+    def evaluation(self) -> str:
+        """``"cross-validation"`` (the test split is one of ``folds`` folds) or ``"holdout"``."""
+        return "cross-validation" if self.folds else "holdout"
 
     @property
     def num_classes(self) -> int:
@@ -119,6 +140,9 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "seed": self.seed,
+            "evaluation": self.evaluation,
+            "folds": self.folds,
+            "fold": self.fold,
             "image_shape": [height, width, channels],
             "image_size": [height, width],
             "channels": channels,

@@ -11,6 +11,7 @@ import numpy as np
 
 from labwork6.data.core import DATASET_NAMES, SPLITS, Dataset, Split
 from labwork6.data.export import CLASSES_NAME, MANIFEST_NAME
+from labwork6.data.folds import fold_assignment, fold_note, fold_split, stratified_subset
 from labwork6.data.images import IMAGE_EXTENSIONS, check_image_size, read_image, resize_image
 from labwork6.data.splits import carve, split_note
 
@@ -36,10 +37,34 @@ def read_folder(root: str | os.PathLike, *, image_size=None) -> tuple[Split, lis
     return Split(images, np.concatenate([part.labels for part in parts.values()]), files), class_names, skipped
 
 
-def load_folder(root: Path, size, val_fraction: float, test_fraction: float, seed: int) -> Dataset:
-    """A Dataset from an image folder; split here (``ROOT/CLASS/*``) or as the split folders say."""
+def load_folder(root: Path, size, *, val_fraction: float, test_fraction: float, seed: int, folds: int | None = None,
+                fold: int = 0, max_images: int | None = None) -> Dataset:
+    """A Dataset from an image folder; split here (``ROOT/CLASS/*``) or as the split folders say.
+
+    With ``folds``, a folder without ``test/`` is cross-validated (:mod:`labwork6.data.folds`):
+    the images of ``ROOT/CLASS/*`` (or of ``train/``) are folded, and ``val/`` is kept as the
+    validation split when there is one. A folder with ``test/`` keeps it (holdout; ``folds`` not
+    used). ``max_images`` draws at most that many of the images split here, stratified."""
     parts, class_names, skipped, notes = _read_tree(root, size, training=True, stacklevel=4)
-    if "all" in parts:
+    pool = "all" if "all" in parts else "train"
+    if max_images and "test" not in parts:
+        parts[pool] = stratified_subset(parts[pool], max_images, seed)
+        notes.append(f"at most {max_images} images of {pool if pool == 'train' else 'the folder'} drawn "
+                     f"stratified by class (seed {seed}) before splitting")
+    cross_validated = bool(folds) and "test" not in parts
+    if folds and not cross_validated:
+        notes.append(f"folds={folds} not used: the folder has its own test/ split (holdout evaluation)")
+    if cross_validated and "val" in parts:
+        # val/ is the validation split: the folds of train/ give the test split and the training split
+        tested = fold_assignment(parts["train"].labels, folds, seed, class_names) == fold
+        parts["train"], parts["test"] = parts["train"].take(np.flatnonzero(~tested)), parts["train"].take(
+            np.flatnonzero(tested))
+        notes.append(f"{folds}-fold stratified cross-validation of train/ (seed {seed}): test = fold {fold}, "
+                     "train = the other folds; val/ kept as the validation split")
+    elif cross_validated:
+        parts.update(fold_split(parts.pop(pool), folds, fold, seed, class_names, val_fraction=val_fraction))
+        notes.append(fold_note(folds, fold, seed, val_fraction))
+    elif pool == "all":
         parts = carve(parts["all"], {"val": val_fraction, "test": test_fraction}, seed, class_names, f"'{root}'")
         notes.append(split_note({"val": val_fraction, "test": test_fraction}, seed))
     else:
@@ -61,6 +86,8 @@ def load_folder(root: Path, size, val_fraction: float, test_fraction: float, see
         source=str(root),
         seed=seed,
         notes=notes,
+        folds=int(folds) if cross_validated else None,
+        fold=int(fold) if cross_validated else None,
     )
 
 

@@ -318,6 +318,46 @@ def plot_model_errors(images, y_true, predictions: Mapping[str, Sequence[int]], 
     return fig
 
 
+def plot_contrast_diagnosis(images, mean, std, severity: int = 1, count: int = 6, seed: int = 0,
+                            width: float = 6.4) -> Figure:
+    """What a model's normalisation makes of clean images (top row) and of the same images under
+    the ``contrast`` corruption at ``severity`` (bottom row), on one colour scale in units of the
+    training std (:func:`labwork6.robustness.normalized`), with the mean normalised background
+    (the pixels black in the clean image) in each row's title: the grey background of a
+    low-contrast digit is a value no training image had there (:func:`labwork6.robustness.contrast_diagnosis`).
+
+    Args:
+        images: raw uint8 images (N, H, W, C); the first ``count`` are drawn.
+        mean, std: the training split's per-channel statistics (a run's ``config["normalization"]``).
+    """
+    from labwork6.robustness import SEVERITY_PARAMETERS, corrupt, normalized
+
+    images = np.asarray(images)[:count]
+    if len(images) == 0:
+        raise ValueError("`images` must hold at least one image. Received: 0 images")
+    factor = SEVERITY_PARAMETERS["contrast"][severity - 1]
+    rows = {"clean": images, f"contrast, severity {severity} (factor {factor:g})":
+            corrupt(images, "contrast", severity, seed=seed)}
+    values = {title: normalized(batch, mean, std).mean(axis=-1) for title, batch in rows.items()}
+    low = min(float(v.min()) for v in values.values())
+    high = max(float(v.max()) for v in values.values())
+    background = (images.astype(np.int64) == 0).all(axis=-1)
+    fig, axes = plt.subplots(2, len(images), figsize=(width, width / len(images) * 2 + 0.6), squeeze=False)
+    for row, (title, value) in enumerate(values.items()):
+        shown = None
+        for column in range(len(images)):
+            ax = axes[row, column]
+            shown = ax.imshow(value[column], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        level = f"{value[background].mean():.2f}" if background.any() else "n/a"
+        axes[row, 0].set_title(f"{title}: background at {level}", fontsize=8, loc="left")
+    colorbar = fig.colorbar(shown, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02)
+    colorbar.set_label("normalised value (training std)", fontsize=8)
+    colorbar.ax.tick_params(labelsize=8)
+    return fig
+
+
 def save_figure(fig: Figure, path, pdf: bool = False, dpi: int = 150) -> list[Path]:
     """Write ``fig`` as PNG (``dpi`` 150) and, if ``pdf``, also as PDF next to it.
 

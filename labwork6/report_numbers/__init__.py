@@ -9,7 +9,8 @@ worded here from the paired tests and integer counts, never from comparing two f
 
 - :mod:`~labwork6.report_numbers.design`: the runs, data, recipe and budget, architectures, costs.
 - :mod:`~labwork6.report_numbers.results`: metrics with intervals, the baseline, the verdicts.
-- :mod:`~labwork6.report_numbers.analysis`: robustness, errors, speed, feature maps and Grad-CAM.
+- :mod:`~labwork6.report_numbers.analysis`: robustness (per corruption type, the contrast diagnosis),
+  ``make study``'s results, errors, speed, feature maps and Grad-CAM.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import TYPE_CHECKING
 
 from labwork6.report_numbers.analysis import (
     class_numbers,
+    contrast_numbers,
     error_numbers,
     feature_numbers,
     filter_numbers,
     robustness_numbers,
     speed_numbers,
+    study_numbers,
 )
 from labwork6.report_numbers.design import (
     architecture_numbers,
@@ -34,6 +37,7 @@ from labwork6.report_numbers.design import (
     recipe_numbers,
     reference_numbers,
     run_numbers,
+    writer_numbers,
 )
 from labwork6.report_numbers.results import baseline_numbers, curve_numbers, model_numbers, verdict_numbers
 
@@ -42,9 +46,9 @@ if TYPE_CHECKING:
 
 #: The sections of ``numbers.tex``: each returns a dict of macro name -> value.
 SECTIONS: tuple[Callable[[ReportData], dict], ...] = (
-    run_numbers, data_numbers, model_numbers, curve_numbers, recipe_numbers, budget_numbers, baseline_numbers,
-    verdict_numbers, robustness_numbers, error_numbers, class_numbers, speed_numbers, filter_numbers, feature_numbers,
-    architecture_numbers,
+    run_numbers, data_numbers, writer_numbers, model_numbers, curve_numbers, recipe_numbers, budget_numbers,
+    baseline_numbers, verdict_numbers, robustness_numbers, contrast_numbers, study_numbers, error_numbers,
+    class_numbers, speed_numbers, filter_numbers, feature_numbers, architecture_numbers,
     cost_numbers, reference_numbers,
 )
 

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
-from labwork6.comparison import model_label, per_class_table, prose_label, summed_confusion_matrix
-from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, shape_text
+from labwork6.comparison import MEAN_ROW, model_label, per_class_table, prose_label, summed_confusion_matrix
+from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, shape_text, thousands
 from labwork6.report_numbers.results import PAIRS, pair_models
 from labwork6.report_numbers.wording import figure_path, known, percent, times, words
 from labwork6.robustness import CORRUPTIONS, SEVERITIES
@@ -25,46 +25,80 @@ ERRORS_SHOWN = 21
 
 
 def _robust_verdict(rows, first: str, second: str) -> str:
-    """A pair's robustness in words: "more robust" only when the interval of the difference
-    excludes 0 in every seed, in the same direction (``rows`` of :func:`paired_robustness`)."""
+    """A pair's robustness in words, from its rows of :func:`paired_robustness`: "more robust" only
+    when the interval of the difference of the mean over the corruption types excludes 0 in every
+    seed, in the same direction; then, per type, where either is ahead (first seed)."""
     names = prose_label(first), prose_label(second)
-    ahead = {names[0]: int((rows["significant"] & (rows["difference"] > 0)).sum()),
-             names[1]: int((rows["significant"] & (rows["difference"] < 0)).sum())}
-    better = next((name for name, count in ahead.items() if count == len(rows)), None)
-    if len(rows) == 1:
-        row, decimals = rows.iloc[0], percent_decimals(int(rows["n"].min()))
-        detail = (f" (mean corruption accuracy difference {percent(row['difference'], decimals)} points, 95% "
-                  f"interval {percent(row['low'], decimals)} to {percent(row['high'], decimals)})")
+    mean = rows[rows["corruption"] == MEAN_ROW]
+    ahead = {names[0]: int((mean["significant"] & (mean["difference"] > 0)).sum()),
+             names[1]: int((mean["significant"] & (mean["difference"] < 0)).sum())}
+    better = next((name for name, count in ahead.items() if count == len(mean)), None)
+    decimals = percent_decimals(int(mean["n"].min()))
+    if len(mean) == 1:
+        row = mean.iloc[0]
+        detail = (f" (mean over the corruption types: difference {percent(row['difference'], decimals)} points, 95% "
+                  f"interval {percent(row['low'], decimals)} to {percent(row['high'], decimals)}, on "
+                  f"{thousands(row['n'])} images)")
     else:
-        detail = f" (the 95% interval of the difference excludes 0 in {sum(ahead.values())} of the {len(rows)} seeds)"
-    if better:
-        return f"{better} is more robust than {names[1] if better == names[0] else names[0]}{detail}"
-    return f"{names[0]} and {names[1]} cannot be told apart under corruption{detail}"
+        detail = f" (the 95% interval of the difference excludes 0 in {sum(ahead.values())} of the {len(mean)} seeds)"
+    text = (f"{better} is more robust than {names[1] if better == names[0] else names[0]} on average{detail}"
+            if better else f"{names[0]} and {names[1]} cannot be told apart on average under corruption{detail}")
+    types = rows[(rows["seed"] == rows["seed"].min()) & ~rows["corruption"].isin((MEAN_ROW, "clean"))]
+    parts = []
+    for index, name in enumerate(names):
+        sign = 1 if index == 0 else -1
+        won = types[types["significant"] & (sign * types["difference"] > 0)]["corruption"]
+        if len(won):
+            parts.append(f"{name} is ahead under {words([c.replace('_', ' ') for c in won])}")
+    undecided = types[~types["significant"]]["corruption"]
+    if len(undecided):
+        parts.append(f"neither under {words([c.replace('_', ' ') for c in undecided])}")
+    return text + ("; by type, " + "; ".join(parts) if parts else "")
+
+
+def _ranking_text(summary) -> str | None:
+    """Per corruption type, the model ranked first (``corruption_summary``, first seed)."""
+    types = summary[~summary["corruption"].isin((MEAN_ROW, "clean"))]
+    if types.empty or types["model"].nunique() < 2:
+        return None
+    firsts = {}
+    for corruption, part in types.groupby("corruption", sort=False):
+        for name in part[part["rank"] == 1]["model"]:
+            firsts.setdefault(prose_label(name), []).append(corruption.replace("_", " "))
+    return "; ".join(f"{name} ranks first under {words(found)}" for name, found in firsts.items())
 
 
 def robustness_numbers(data: ReportData) -> dict:
-    """Mean corruption accuracy per model (one run: its value; several: mean ± std and each seed's),
-    the corruption that hurts it most, and the paired robustness verdicts."""
+    """Mean corruption accuracy per model (one repetition: its value; several: mean ± std and each
+    seed's), the corruption type that hurts it most, each type's ranking and the paired
+    robustness verdicts."""
+    config = data.subject["config"]
+    severities = [int(s) for s in (config.get("robustness_severities") or SEVERITIES)]
+    means = data.corruption_means
     numbers = {"HaveRobustness": bool(data.robustness),
                "RobustnessFigure": figure_path(data.figures_dir, "robustness.pdf"),
-               "NumCorruptions": len(CORRUPTIONS), "NumSeverities": len(SEVERITIES),
-               "NumCorruptedVersions": len(CORRUPTIONS) * len(SEVERITIES)}
-    means = data.corruption_means
+               "NumCorruptions": len(CORRUPTIONS), "NumSeverities": len(severities), "SeverityList": words(severities),
+               "NumCorruptedVersions": len(CORRUPTIONS) * len(severities),
+               "RobustnessImagesPerRun": thousands(config.get("robustness_images")) or "all",
+               "RobustnessImages": thousands(means["images"].iloc[0]) if not means.empty else None,
+               "RankingText": _ranking_text(data.corruption_types)}
+    numbers["HaveRanking"] = numbers["RankingText"] is not None
     for prefix, name in (("Vgg", data.roles["vgg"]), ("Res", data.roles["resnet"]),
                          ("Svc", BASELINE_MODEL if data.baseline else None)):
         rows = means[means["model"] == name].sort_values("seed")
-        frame = data.robustness.get(model_label(name)) if name else None
-        if rows.empty or frame is None:
+        types = data.corruption_types[data.corruption_types["model"] == name]
+        types = types[~types["corruption"].isin((MEAN_ROW, "clean"))]
+        if rows.empty or types.empty:
             numbers.update({f"{prefix}Corruption": None, f"{prefix}Hardest": None, f"{prefix}HardestAccuracy": None})
             continue
-        decimals = percent_decimals(int(frame["total"].min() // len(rows)))
+        decimals = percent_decimals(int(rows["images"].min()))
         values = rows["mean_corruption"].to_numpy(float)
         numbers[f"{prefix}Corruption"] = f"{percent(values[0], decimals)}%" if len(values) == 1 else (
             f"{format_mean_std(values.mean(), values.std(ddof=1), decimals=decimals)}% "
             f"(seeds: {words([percent(value, decimals) for value in values])}%)")
-        by_corruption = frame[frame["severity"] >= 1].groupby("corruption")["accuracy"].mean()
-        numbers[f"{prefix}Hardest"] = by_corruption.idxmin().replace("_", " ")
-        numbers[f"{prefix}HardestAccuracy"] = percent(by_corruption.min(), decimals)
+        hardest = types.loc[types["accuracy"].idxmin()]
+        numbers[f"{prefix}Hardest"] = hardest["corruption"].replace("_", " ")
+        numbers[f"{prefix}HardestAccuracy"] = percent(hardest["accuracy"], decimals)
     pairs = data.robust_pairs
     numbers["HaveAnyRobustPair"] = not pairs.empty
     for key in PAIRS:
@@ -75,9 +109,32 @@ def robustness_numbers(data: ReportData) -> dict:
     return numbers
 
 
+def contrast_numbers(data: ReportData) -> dict:
+    """The contrast collapse explained (:func:`labwork6.robustness.contrast_diagnosis` of the VGG's
+    first run): where the background of a digit lands after the model's normalisation, clean and
+    under contrast at severity 1, in units of the training std."""
+    frame = data.contrast_diagnosis
+    if frame is None or frame["background"].isna().all():
+        return {"HaveContrastDiagnosis": False, "ContrastText": None,
+                "ContrastFigure": figure_path(data.figures_dir, None)}
+    clean, first = frame.iloc[0], frame[frame["severity"] == 1].iloc[0]
+    text = (f"After the model's normalisation (the training split's mean and std) a black background pixel, 0 in "
+            f"every training image, is always at {clean['background']:.2f}; under the contrast corruption at severity "
+            f"1 (every pixel's distance from its image's mean times {first['factor']:g}) the background turns grey, "
+            f"at {first['background']:.2f} on average, {first['background_shift']:.2f} training standard deviations "
+            f"above any background the networks were trained on, while the strokes come down from "
+            f"{clean['strokes']:.2f} to {first['strokes']:.2f}: the stroke-to-background contrast the networks "
+            f"learned on ({clean['stroke_contrast']:.2f}) shrinks to {first['stroke_contrast']:.2f}")
+    return {"HaveContrastDiagnosis": True, "ContrastText": text,
+            "ContrastBackgroundClean": fixed(clean["background"], 2),
+            "ContrastBackgroundOne": fixed(first["background"], 2),
+            "ContrastShiftOne": fixed(first["background_shift"], 2),
+            "ContrastFigure": figure_path(data.figures_dir, "contrast_diagnosis.png")}
+
+
 def _error_list(frame, vgg: str, resnet: str, class_names) -> str:
-    """The shared errors in words: ``image 163 (true 9, read as 3 by both)``, at most
-    :data:`LISTED_ERRORS` of them."""
+    """The shared errors in words: ``image 163 (true 9, read as 3 by both)`` (the image's id in the
+    source: for digits, its row of ``load_digits``), at most :data:`LISTED_ERRORS` of them."""
     shared = frame[(frame[vgg] != frame["label"]) & (frame[resnet] != frame["label"])]
     items = []
     for index, row in shared.head(LISTED_ERRORS).iterrows():
@@ -90,16 +147,16 @@ def _error_list(frame, vgg: str, resnet: str, class_names) -> str:
 
 
 def error_numbers(data: ReportData) -> dict:
-    """The misclassified test images of the first seed: how many per model, how many both
-    networks share (with the same wrong label, and also wrong for the SVC), which ones; and
-    the shared errors of every seed."""
+    """The misclassified test images of the first seed (its folds pooled: every image once): how
+    many per model, how many both networks share (with the same wrong label, and also wrong for
+    the SVC), which ones; and the shared errors of every seed."""
     vgg, resnet = data.roles["vgg"], data.roles["resnet"]
     frame = data.errors
     numbers = {"ErrorsFigure": figure_path(data.figures_dir, "errors.png"), "ErrorSeed": data.error_seed}
     if frame is None or resnet not in frame:
         return numbers | {"HaveErrorAnalysis": False}
     class_names = data.first_run("vgg")["config"]["class_names"]
-    wrong = {name: frame[name] != frame["label"] for name in frame.columns if name != "label"}
+    wrong = {name: frame[name] != frame["label"] for name in frame.columns if name not in ("label", "fold")}
     shared = wrong[vgg] & wrong[resnet]
     count, same = int(shared.sum()), int((shared & (frame[vgg] == frame[resnet])).sum())
     svc_too = int((shared & wrong[BASELINE_MODEL]).sum()) if BASELINE_MODEL in wrong else None
@@ -116,7 +173,7 @@ def error_numbers(data: ReportData) -> dict:
         "SharedErrorCount": count, "SharedSameLabel": same, "SharedSvcWrong": svc_too,
         "SharedErrorText": shared_text, "ErrorsShownMax": ERRORS_SHOWN,
     })
-    rows = data.paired[(data.paired["model_a"] == vgg) & (data.paired["model_b"] == resnet)]
+    rows = data.paired_pooled[(data.paired_pooled["model_a"] == vgg) & (data.paired_pooled["model_b"] == resnet)]
     numbers["SharedPerSeed"] = (f"{words(rows['both_wrong'].tolist())} errors (seeds {words(rows['seed'].tolist())})"
                                 if len(rows) > 1 else None)
     return numbers
@@ -243,4 +300,88 @@ def feature_numbers(data: ReportData) -> dict:
                                           else "about as much as", share, area),
             f"{prefix}GradcamRatio": times(share, area),
         })
+    return numbers
+
+
+def _study_arms(frame, key: str, decimals: int) -> str:
+    """``without → with`` of ``key`` per network, from a study table with ``contrast_augmentation``."""
+    parts = []
+    for name, part in frame.groupby("model", sort=False):
+        without = part[part["contrast_augmentation"] == 0][key].mean()
+        remedied = part[part["contrast_augmentation"] > 0][key].mean()
+        parts.append(f"{model_label(name)} {percent(without, decimals)}% → {percent(remedied, decimals)}%")
+    return words(parts)
+
+
+def remedy_decision(selection) -> dict[str, dict]:
+    """Per network, the rule the default recipe follows: keep the remedy only if its clean
+    validation accuracy (pooled over the development seeds) is not below the Wilson 95% interval
+    of the accuracy without it. Returns per model ``without`` and ``with`` (accuracies), ``images``,
+    ``low``, ``high`` (the interval without) and ``keeps_clean``."""
+    from labwork6.stats import accuracy_interval
+
+    found = {}
+    for name, part in selection.groupby("model", sort=False):
+        arms = {}
+        for remedied, rows in part.groupby(part["contrast_augmentation"] > 0):
+            images = int(rows["val_images"].sum())
+            arms[bool(remedied)] = (int(round(float((rows["clean"] * rows["val_images"]).sum()))), images)
+        if set(arms) != {False, True}:
+            continue
+        (right, images), (right_with, images_with) = arms[False], arms[True]
+        low, high = accuracy_interval(right, images)
+        found[name] = {"without": right / images, "with": right_with / images_with, "images": images, "low": low,
+                       "high": high, "keeps_clean": right_with / images_with >= low}
+    return found
+
+
+def study_numbers(data: ReportData) -> dict:
+    """What ``make study`` found (:mod:`labwork6.study`), when its tables exist next to the runs:
+    the contrast remedy on the development seeds' validation splits and on the reported folds, and
+    the learning curve. ``StudyMissing`` names what is not there yet."""
+    from labwork6.recipes import RECIPES
+
+    study = data.study
+    kept = all(recipe.get("contrast_augmentation") for recipe in RECIPES.values())
+    numbers = {"HaveStudy": bool(study), "RemedyKept": kept, "RemedySelectionText": None, "RemedyAblationText": None,
+               "LearningCurveText": None, "RemedyRuleText": None,
+               "StudyMissing": words([name.replace("_", " ") for name in
+                                      ("remedy_selection", "remedy_ablation", "learning_curve") if name not in study])
+               or None}
+    selection = study.get("remedy_selection")
+    numbers["HaveRemedySelection"] = selection is not None and not selection.empty
+    if numbers["HaveRemedySelection"]:
+        decimals = percent_decimals(int(selection["val_images"].min()))
+        factor = selection[selection["contrast_augmentation"] > 0]["contrast_augmentation"].iloc[0]
+        seeds = words(sorted(selection["seed"].unique().tolist()))
+        numbers["RemedySelectionText"] = (
+            f"on the validation splits of fold 0 of the development seeds {seeds} (never a reported test fold), "
+            f"training with RandomContrast({factor:g}) moved the clean validation accuracy (mean over the seeds) "
+            f"{_study_arms(selection, 'clean', decimals)}, the accuracy under the contrast corruption "
+            f"{_study_arms(selection, 'contrast', decimals)} and the mean over every corruption "
+            f"{_study_arms(selection, 'mean_corruption', decimals)}")
+        decision = remedy_decision(selection)
+        numbers["RemedyRuleText"] = "; ".join(
+            f"{model_label(name)}: clean validation accuracy {percent(found['with'], decimals)}% with it, "
+            f"{'within' if found['keeps_clean'] else 'below'} the 95% interval "
+            f"{percent(found['low'], decimals)}–{percent(found['high'], decimals)}% of "
+            f"{percent(found['without'], decimals)}% without it ({thousands(found['images'])} validation images)"
+            for name, found in decision.items()) or None
+    ablation = study.get("remedy_ablation")
+    numbers["HaveRemedyAblation"] = ablation is not None and not ablation.empty
+    if numbers["HaveRemedyAblation"]:
+        decimals = percent_decimals(int(ablation["test_images"].min()))
+        numbers["RemedyAblationText"] = (
+            f"on the reported folds (seed {int(ablation['seed'].iloc[0])}, every image once) the remedy moved the "
+            f"clean test accuracy {_study_arms(ablation, 'accuracy', decimals)} and the mean corruption accuracy "
+            f"{_study_arms(ablation, 'mean_corruption', percent_decimals(int(ablation['robustness_images'].min())))}")
+    curve = study.get("learning_curve")
+    numbers["HaveLearningCurve"] = curve is not None and not curve.empty
+    if numbers["HaveLearningCurve"]:
+        decimals = percent_decimals(int(curve["test_images"].min()))
+        parts = [f"{model_label(name)} " + words([f"{percent(row['accuracy'], decimals)}% with "
+                                                  f"{row['train_images']:.0f} training images"
+                                                  for _, row in part.sort_values("train_fraction").iterrows()])
+                 for name, part in curve.groupby("model", sort=False)]
+        numbers["LearningCurveText"] = "pooled test accuracy " + "; ".join(parts)
     return numbers

@@ -29,13 +29,16 @@ AUTHOR_PLACEHOLDER = "Student name not set (author, under [tool.labwork6] in pyp
 BLOWUP = {"side": 64, "channels": 3, "units": 1000}
 
 
-def augmentation_text(dataset: str, input_shape) -> str:
-    """In words, the augmentation :func:`labwork6.preprocessing.augmentation_for` applies."""
+def augmentation_text(dataset: str, input_shape, contrast: float | None = None) -> str:
+    """In words, the augmentation :func:`labwork6.preprocessing.augmentation_for` applies, and
+    the recipe's ``contrast_augmentation`` (:func:`labwork6.recipes.build_augmentation`)."""
     from labwork6.preprocessing import augmentation_for
 
     pipeline = augmentation_for(str(dataset), tuple(int(d) for d in input_shape))
+    extra = (f"random contrast (each image's distance from its mean scaled by a factor drawn in "
+             f"[{1 - contrast:g}, {1 + contrast:g}], Keras' RandomContrast)") if contrast else None
     if pipeline is None:
-        return "none (images too small to shift)"
+        return extra or "none (images too small to shift)"
     parts = []
     for layer in pipeline.layers:
         config = layer.get_config()
@@ -51,7 +54,7 @@ def augmentation_text(dataset: str, input_shape) -> str:
             parts.append(f"random {config['mode']} flips")
         else:
             parts.append(kind)
-    return ", ".join(parts)
+    return ", ".join([*parts, *([extra] if extra else [])])
 
 
 
@@ -68,6 +71,7 @@ def run_numbers(data: ReportData) -> dict:
         "AuthorSet": bool(data.author), "NumRuns": len(data.runs), "NumModels": len(data.groups),
         "ModelList": words([model_label(name) for name in data.groups]), "SeedList": words(data.seeds),
         "NumSeeds": len(data.seeds), "SeveralSeeds": len(data.seeds) > 1, "SeedsText": seeds_text(data.seeds),
+        "CrossValidation": bool(data.folds), "NumFolds": data.folds,
         "Alpha": f"{ALPHA:g}", "Level": f"{100 * (1 - ALPHA):g}", "Resamples": thousands(N_RESAMPLES),
         **{f"Version{title}": versions.get(key) for key, title in (
             ("labwork6", "Labwork"), ("tensorflow", "Tensorflow"), ("keras", "Keras"),
@@ -87,12 +91,24 @@ def data_numbers(data: ReportData) -> dict:
               for family, run in (("vgg", data.first_run("vgg")), ("resnet", data.first_run("resnet")))}
     # the statistics the model's normalization layer was adapted to, recorded by the training
     standard = config.get("normalization") or {}
+    # with cross-validation a repetition tests every image once, over its folds
+    pooled = int(data.pooled["test_images"].min()) if not data.pooled.empty else counts.get("test")
+    folds = data.folds
+    subsample = config.get("subsample")
     return {
         "NumClasses": config.get("num_classes"), "ClassNames": ", ".join(map(str, config.get("class_names", []))),
         "NumTrain": thousands(counts.get("train")), "NumVal": thousands(counts.get("val")),
-        "NumTest": thousands(counts.get("test")), "NumImages": thousands(sum(counts.values())) if counts else None,
-        "SubsampleNote": f"at most {config['subsample']} images per split" if config.get("subsample")
-        else "all images",
+        "NumTest": thousands(pooled), "NumTestFold": thousands(counts.get("test")),
+        "NumImages": thousands(sum(counts.values())) if counts else None,
+        "SubsampleNote": (f"at most {subsample} images, drawn before folding" if folds else
+                          f"at most {subsample} images per split") if subsample else "all images",
+        "EvaluationText": (f"{folds}-fold stratified cross-validation: each of the {thousands(pooled)} images is "
+                           f"tested exactly once, by the network trained on the other "
+                           f"{'fold' if folds == 2 else f'{folds - 1} folds'} "
+                           f"({thousands(counts.get('test'))} test images per fold; {thousands(counts.get('train'))} "
+                           f"training and {thousands(counts.get('val'))} validation images, the validation images "
+                           "taken from the training folds to choose the epoch)" if folds else
+                           f"a held-out test split of {thousands(counts.get('test'))} images"),
         "RawShape": shape_text(raw_shape), "InputShape": shape_text(config.get("input_shape")),
         "VggUpscaled": bool(shapes["vgg"] and raw_shape and shapes["vgg"][0] > raw_shape[0]),
         "ResUpscaled": bool(shapes["resnet"] and raw_shape and shapes["resnet"][0] > raw_shape[0]),
@@ -101,11 +117,28 @@ def data_numbers(data: ReportData) -> dict:
         "ChannelMeans": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("mean")),
         "ChannelStds": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("std")),
         "DatasetSource": baseline.get("source") or config["dataset"],
-        "Augmentation": augmentation_text(config["dataset"], config["input_shape"])
+        "Augmentation": augmentation_text(config["dataset"], config["input_shape"], config.get("contrast_augmentation"))
         if config.get("augment", True) and config.get("input_shape") else "none",
-        "OneTestImage": fixed(100 / counts["test"], 2) if counts.get("test") else None,
+        "OneTestImage": fixed(100 / pooled, 2) if pooled else None,
         "OneValidationImage": fixed(100 / counts["val"], 2) if counts.get("val") else None,
     }
+
+
+def writer_numbers(data: ReportData) -> dict:
+    """Who wrote the digits, and what that means for the accuracies (:func:`labwork6.data.digits_writers`,
+    quoted from the installed scikit-learn): the first of the report's limits."""
+    facts = data.writers
+    if facts is None:
+        return {"HaveWriterLimit": False, "WriterQuote": None, "WriterText": None, "NumWriters": None}
+    text = (f"scikit-learn's digits are the test set of the UCI optdigits data, {thousands(facts['images'])} images "
+            f"written by {facts['writers']} people (of the {facts['writers_total']} who wrote the UCI data, the other "
+            f"{facts['writers_total'] - facts['writers']} wrote its training set, which scikit-learn does not ship). "
+            "Whether split at random or folded, the images of every writer are in training and in test, so the "
+            "accuracies here are on writers the networks have already seen; they do not say how well a network "
+            "would read the digits of a new writer, which would need a split by writer (the writer of each image "
+            "is not recorded in scikit-learn's copy)")
+    return {"HaveWriterLimit": True, "WriterQuote": facts["quote"], "WriterText": text, "NumWriters": facts["writers"],
+            "WriterSource": facts["source"]}
 
 
 def recipe_numbers(data: ReportData) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.baseline import SVC_MAX_TRAIN
-from labwork6.comparison import SVC_LABEL, epoch_seconds, metric_cell, model_label, table_cell
+from labwork6.comparison import SVC_LABEL, epoch_seconds, metric_cell, model_label, pooled_rows, table_cell
 from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, thousands
 from labwork6.report_numbers.wording import figure_path, known, percent, times, words
 
@@ -30,19 +30,20 @@ def pair_models(data: ReportData, key: str) -> tuple[str | None, str | None]:
 
 
 def metric_text(data: ReportData, name: str | None, key: str) -> str | None:
-    """A model's test metric in words: one run, its value, 95% interval and (accuracy) right
-    answers; several, mean ± std over the seeds and each seed's value."""
+    """A model's test metric in words, on its pooled predictions (each image once per repetition):
+    one repetition, its value, 95% interval and (accuracy) right answers; several, mean ± std
+    over the repetitions and each one's value."""
     label = model_label(name) if name else None
     if label not in data.comparison.index:
         return None
-    row, runs = data.comparison.loc[label], data.per_run[data.per_run["model"] == name].sort_values("seed")
+    row, pooled = data.comparison.loc[label], data.pooled[data.pooled["model"] == name].sort_values("seed")
     decimals = percent_decimals(int(row["test_images"]))
     if row["n"] == 1:
-        run = runs.iloc[0]
-        right = f"; {int(run['correct'])} of {int(run['test_images'])} images" if key == "accuracy" else ""
+        run = pooled.iloc[0]
+        right = f"; {thousands(run['correct'])} of {thousands(run['test_images'])} images" if key == "accuracy" else ""
         return (f"{percent(run[key], decimals)}% (95% interval {percent(run[f'{key}_low'], decimals)}–"
                 f"{percent(run[f'{key}_high'], decimals)}%{right})")
-    values = words([percent(value, decimals) for value in runs[key]])
+    values = words([percent(value, decimals) for value in pooled[key]])
     return f"{table_cell(data.comparison, label, key, percent=True, decimals=decimals)}% (seeds: {values}%)"
 
 
@@ -60,7 +61,7 @@ def model_numbers(data: ReportData) -> dict:
 
         numbers.update({f"{prefix}Name": label, f"{prefix}Model": name or "none", f"{prefix}Runs": len(group),
                         f"{prefix}Seeds": words([run["config"]["seed"] for run in group]) or None})
-        runs = data.per_run[data.per_run["model"] == name]
+        runs = data.pooled[data.pooled["model"] == name] if not data.pooled.empty else data.pooled
         numbers[f"{prefix}IntervalWidth"] = known(
             lambda width, total: fixed(100 * width, percent_decimals(int(total))),
             (runs["accuracy_high"] - runs["accuracy_low"]).max() if len(runs) else None,
@@ -134,17 +135,23 @@ def baseline_numbers(data: ReportData) -> dict:
 
 
 def _tests_text(rows: pd.DataFrame) -> str:
-    """The paired tests of one pair in words: who alone was right how often, McNemar's p and
-    the accuracy difference with its interval (one seed), or the p-values per seed."""
+    """The paired tests of one pair in words, on the pooled images: who alone was right how often,
+    McNemar's p, the smallest p those images allow, the minimum detectable difference and the
+    accuracy difference with Newcombe's interval (one repetition), or the p-values per seed."""
+    rows = pooled_rows(rows)
     decimals = percent_decimals(int(rows["n"].min()))
     if len(rows) == 1:
         row = rows.iloc[0]
         low, high = (percent(row[f"difference_{end}"], decimals) for end in ("low", "high"))
         return (f"{row['name_a']} alone was right on {row['a_only']} and {row['name_b']} alone on {row['b_only']} "
-                f"of the {row['n']} test images, McNemar's exact p = {row['p_value']:.2g}; accuracy difference "
-                f"{percent(row['difference'], decimals)} points, 95% interval {low} to {high}")
+                f"of the {thousands(row['n'])} test images, McNemar's exact p = {row['p_value']:.2g} (the smallest p "
+                f"{row['discordant']} discordant images can give is {row['smallest_p_value']:.2g}); accuracy "
+                f"difference {percent(row['difference'], decimals)} points, 95% interval {low} to {high} "
+                f"(Newcombe); the smallest difference the test detects with {100 * row['power']:.0f}% power is "
+                + (f"{percent(row['minimum_detectable_difference'], decimals)} points"
+                   if row["minimum_detectable_difference"] == row["minimum_detectable_difference"] else "undefined"))
     return (f"McNemar's exact p = {words([f'{p:.2g}' for p in rows['p_value']])} for seeds "
-            f"{words(rows['seed'].tolist())}")
+            f"{words(rows['seed'].tolist())}, with {words(rows['discordant'].tolist())} discordant images")
 
 
 def verdict_numbers(data: ReportData) -> dict:
