@@ -17,7 +17,7 @@ from labwork6.backup import Backup, TrainingState
 from labwork6.callbacks import ResumableEarlyStopping
 from labwork6.evaluate import evaluation_dir
 from labwork6.locks import LOCK_NAME, RunFolderInUse, folder_lock
-from labwork6.recipes import resolve_config
+from labwork6.recipes import resolve_config, run_folder
 from labwork6.runs import (
     MARKER,
     RUN_FILES,
@@ -130,12 +130,14 @@ def test_an_earlier_labwork6_run_without_a_marker_is_reused_but_never_replaced(t
 
 
 def test_train_missing_keeps_a_completed_run_whatever_trained_it(tmp_path):
-    settings = resolve_config("vgg11", "digits", profile="smoke")
-    run_dir = run_dir_for("vgg11", settings["dataset"], 0, "smoke", tmp_path)
-    completed_run(run_dir, epochs=7)
-    assert train_missing(["vgg11"], "digits", profile="smoke", seeds=[0], runs=tmp_path, epochs=2) == {
-        ("vgg11", 0): run_dir}
-    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 7
+    folds = resolve_config("vgg11", "digits", profile="smoke")["folds"]
+    run_dirs = {("vgg11", 0, fold): run_folder(resolve_config("vgg11", "digits", profile="smoke", fold=fold), tmp_path)
+                for fold in range(folds)}
+    for run_dir in run_dirs.values():
+        completed_run(run_dir, epochs=7)
+    assert train_missing(["vgg11"], "digits", profile="smoke", seeds=[0], runs=tmp_path, epochs=2) == run_dirs
+    for run_dir in run_dirs.values():
+        assert json.loads((run_dir / "config.json").read_text())["epochs"] == 7
 
 
 @pytest.mark.parametrize("key, value, named", [
