@@ -77,7 +77,8 @@ from labwork6.runs import (
 )
 from labwork6.speed import timing
 
-__all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "resolve_config", "train", "train_missing"]
+__all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "fit_model", "resolve_config", "train",
+           "train_missing"]
 
 
 class TrainingFailed(RuntimeError):
@@ -261,15 +262,10 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
     )
     write_json(run_dir / "config.json", config)
 
-    # Every worker builds the same stream; DATA sharding hands each its part of every batch.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
-                                 batch_size=config["batch_size"], training=False).with_options(options)
     backup = Backup(run_dir / "backup")
     with precision_policy(precision):
         if config["distribute"] == "multiworker":
-            build_for_multiworker(network, strategy, next(iter(val_pipeline)))
+            build_for_multiworker(network, strategy, next(iter(_pipelines(data, config)[1])))
         state, generation = TrainingState(), None
         if resume:
             with scope():
@@ -291,12 +287,7 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
                                    (progress, *callbacks), write=task is None or task.is_chief)
         nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
         if state.epoch < config["epochs"] and not state.stopped:
-            train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
-                                           batch_size=config["batch_size"], training=True, seed=seed,
-                                           epochs=config["epochs"], first_epoch=state.epoch).with_options(options)
-            network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
-                        initial_epoch=state.epoch, steps_per_epoch=steps_per_epoch, callbacks=run_callbacks,
-                        verbose=verbose, shuffle=False)  # the pipeline orders each epoch
+            fit_model(network, data, config, callbacks=run_callbacks, initial_epoch=state.epoch, verbose=verbose)
     if task and not task.is_chief:
         return
     history_path = run_dir / "history.csv"
@@ -308,6 +299,37 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
         raise TrainingFailed(f"Training of {config['model']} failed: {config['error']}. Run folder: {run_dir}")
     config["status"] = TRAINED  # the best model and the history are final: a kill from here on rescores only
     write_json(run_dir / "config.json", config)
+
+
+def _pipelines(data, config: dict, first_epoch: int = 0) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The training and validation streams of raw images (:func:`labwork6.preprocessing.make_pipeline`)."""
+    # Every worker builds the same stream; DATA sharding hands each its part of every batch.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
+                                   batch_size=config["batch_size"], training=True, seed=config["seed"],
+                                   epochs=config["epochs"], first_epoch=first_epoch)
+    val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
+                                 batch_size=config["batch_size"], training=False)
+    return train_pipeline.with_options(options), val_pipeline.with_options(options)
+
+
+def fit_model(network: keras.Model, data, config: dict, *, callbacks=(), initial_epoch: int = 0,
+              verbose: int | str = "auto") -> keras.callbacks.History:
+    """Train a compiled ``network`` on ``data.train`` for ``config["epochs"]`` epochs, validating on
+    ``data.val`` after each: the ``fit`` call of every run.
+
+    The input pipeline feeds raw uint8 images in batches of ``config["batch_size"]`` (the model
+    scales, resizes, normalises and augments them itself), each epoch in an order drawn from
+    (seed, epoch), so a run resumed at ``initial_epoch`` sees the batches an uninterrupted one
+    would. ``callbacks`` are what :func:`train` passes: the epoch seeds, the history log, the
+    selection score, the NaN guard, the best-model checkpoint, the backup and the progress line.
+    """
+    train_pipeline, val_pipeline = _pipelines(data, config, first_epoch=initial_epoch)
+    steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
+    return network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
+                       initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, callbacks=list(callbacks),
+                       verbose=verbose, shuffle=False)  # the pipeline orders each epoch
 
 
 def _unique(variables) -> list:
