@@ -94,7 +94,12 @@ def commit(partial, path) -> Path:
     fault_point("written", partial)
     if partial.is_dir() and path.is_dir():
         remove(path)
-    os.replace(partial, path)
+    if path.exists() and os.path.samefile(partial, path):
+        # Two hard links of one file (a restored backup's model): POSIX rename() then does nothing
+        # and the temporary name would stay; ``path`` already has the content.
+        partial.unlink()
+    else:
+        os.replace(partial, path)
     fault_point("renamed", path)
     fsync_path(path.parent)
     return path

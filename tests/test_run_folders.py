@@ -330,3 +330,17 @@ def test_keras_floor_has_the_safe_mode_fixes():
     pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     keras_pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("keras"))
     assert ">=3.14" in keras_pin
+
+
+def test_committing_a_hard_link_of_the_same_file_leaves_no_temporary(tmp_path):
+    # A resumed run restores model.keras as a hard link of the backup's best model; when model.keras
+    # already is that file, rename() does nothing and the temporary name used to stay behind.
+    from labwork6.durable import commit, partial_path
+
+    target = tmp_path / "model.keras"
+    target.write_bytes(b"best")
+    partial = partial_path(target)
+    os.link(target, partial)
+    commit(partial, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+    assert target.read_bytes() == b"best"
