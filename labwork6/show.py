@@ -3,7 +3,8 @@
 Notebooks 03 (VGG19) and 04 (ResNet) train a network and then look at its run folder the same
 way: :func:`show_run` is that look, called once by each. Notebook 06 words the paired
 robustness tests with :func:`robustness_sentences`. Everything is read from run folders, so a
-run trained on the command line or on Colab is shown the same way.
+run trained on the command line or on Colab is shown the same way. :func:`contrast_figure` is
+the README's figure (``python -m labwork6.show docs/figures/contrast_diagnosis.png`` redraws it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from labwork6.evaluate import load_test_split, load_trained
 from labwork6.latex import percent_decimals, thousands
 from labwork6.metrics import labels_from_probabilities
 from labwork6.models import count_parameters, model_family
-from labwork6.recipes import RECIPES
+from labwork6.preprocessing import build_preprocessing
+from labwork6.profiles import get_profile
+from labwork6.recipes import RECIPES, model_image_size, resolve_config, run_dataset
 from labwork6.runs import load_run
 from labwork6.train import train_missing
 
@@ -225,5 +228,29 @@ def robustness_sentences(paired: pd.DataFrame, alpha: float = ALPHA) -> list[str
     return sentences
 
 
-__all__ = ["METRICS", "fold_table", "metrics_table", "pooled_sentence", "recipe_used", "robustness_sentences",
-           "run_sentence", "show_run"]
+def contrast_figure(profile: str = "default", width: float = 6.4):
+    """The report's contrast diagnosis (:func:`labwork6.plots.plot_contrast_diagnosis`) for fold 0 of
+    the profile's first seed and VGG, from the data alone: the training split's normalisation
+    statistics computed as training computes them (the model's ``preprocessing`` layers, adapted on
+    the training split), so no run is needed and every machine draws the same figure."""
+    settings = get_profile(profile)
+    vgg = next(name for name in settings["models"] if model_family(name) == "vgg")
+    config = resolve_config(vgg, profile=profile, seed=settings["seeds"][0])
+    data = run_dataset(config)
+    preprocessing = build_preprocessing(data.train.images, image_size=model_image_size(config, data.image_shape),
+                                        channels=config["channels"])
+    normalization = preprocessing.get_layer("normalization")
+    mean = np.ravel(np.asarray(normalization.mean, dtype=float))
+    std = np.sqrt(np.ravel(np.asarray(normalization.variance, dtype=float)))
+    return plots.plot_contrast_diagnosis(data.test.images, mean, std, severity=1, count=8, seed=config["seed"],
+                                         width=width)
+
+
+__all__ = ["METRICS", "contrast_figure", "fold_table", "metrics_table", "pooled_sentence", "recipe_used",
+           "robustness_sentences", "run_sentence", "show_run"]
+
+
+if __name__ == "__main__":  # python -m labwork6.show PATH.png: the README's figure
+    import sys
+
+    plots.save_figure(contrast_figure(), sys.argv[1] if len(sys.argv) > 1 else "docs/figures/contrast_diagnosis.png")
