@@ -20,7 +20,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-all: install tex  ## main job: notebooks 01-05 in PROFILE (default: default), then report/Report.6.CNN.pdf
+all: install tex  ## main job: the notebooks in order in PROFILE (default: default), then report/Report.6.CNN.pdf
 	$(PY) -m labwork6 pipeline --profile $(PROFILE)
 	@echo "Report: report/Report.6.CNN.pdf; runs: runs/$(PROFILE)/; executed notebooks: build/notebooks/$(PROFILE)/"
 
@@ -64,7 +64,7 @@ lint: install  ## ruff on the package, tests and notebooks
 check-notebooks: install  ## fail when a committed notebook carries outputs
 	$(PY) -m labwork6 check-notebooks notebooks
 
-notebooks: install  ## execute notebooks 01-05 only (no PDF)
+notebooks: install  ## execute the notebooks only, in order (no PDF)
 	$(PY) -m labwork6 pipeline --profile $(PROFILE) --no-report
 
 report: install tex  ## rebuild the tables and the PDF from the existing runs

@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     layers.add_argument("--input-shape", default="224,224,3", help="H,W,C (default 224,224,3)")
     layers.add_argument("--num-classes", type=int, default=1000)
 
-    pipeline = commands.add_parser("pipeline", help="the main job: notebooks 01-05, then the PDF report")
+    pipeline = commands.add_parser("pipeline", help="the main job: the notebooks in order, then the PDF report")
     pipeline.add_argument("--profile", choices=tuple(PROFILES))
     pipeline.add_argument("--no-report", action="store_true", help="execute the notebooks only")
     pipeline.add_argument("--notebooks", nargs="+", metavar="NOTEBOOK", help="only these notebooks, in order")

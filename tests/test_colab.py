@@ -110,7 +110,7 @@ def test_check_names_each_disagreement(project):
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace("ada/cnn-lab/blob/main/notebooks/02",
                                                  "bob/cnn-lab/blob/main/notebooks/02"))
-    path = project / "notebooks" / "03_resnet.ipynb"
+    path = project / "notebooks" / "04_resnet.ipynb"
     notebook = nbformat.read(path, as_version=4)
     code = next(c for c in notebook.cells if c.cell_type == "code")
     code.source = code.source.replace('BRANCH = "main"', 'BRANCH = "dev"')
@@ -118,26 +118,26 @@ def test_check_names_each_disagreement(project):
     problems = check_links(project)
     assert len(problems) == 2, problems
     assert "README.md" in problems[0] and "bob/cnn-lab" in problems[0] and "ada/cnn-lab" in problems[0]
-    assert problems[1].startswith("03_resnet.ipynb: the setup cell")
+    assert problems[1].startswith("04_resnet.ipynb: the setup cell")
 
 
 def test_a_missing_badge_is_added_under_the_title(project):
-    path = project / "notebooks" / "04_feature_maps.ipynb"
+    path = project / "notebooks" / "05_feature_maps.ipynb"
     notebook = nbformat.read(path, as_version=4)
     title = next(c for c in notebook.cells if c.cell_type == "markdown")
-    title.source = "# 04 · Feature maps\n\nWhat the convolutions learn."
+    title.source = "# 05 · Feature maps\n\nWhat the convolutions learn."
     nbformat.write(notebook, path)
-    assert any(p.startswith("04_feature_maps.ipynb: the first markdown cell") and "links none" in p
+    assert any(p.startswith("05_feature_maps.ipynb: the first markdown cell") and "links none" in p
                for p in check_links(project))
     rewrite_links(project, "ada/cnn-lab", "main")
     assert _first(path, "markdown").source == (
-        "# 04 · Feature maps\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]("
+        "# 05 · Feature maps\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]("
         f"{colab_url('ada/cnn-lab', 'main', path.name)})\n\nWhat the convolutions learn.")
 
 
 def test_a_cell_put_above_the_setup_cell_stays(project):
     rewrite_links(project, "ada/cnn-lab", "main")
-    path = project / "notebooks" / "02_vgg19.ipynb"
+    path = project / "notebooks" / "03_vgg19.ipynb"
     notebook = nbformat.read(path, as_version=4)
     setup_index = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
     # an earlier version of the setup cell, found by its first words
@@ -162,7 +162,7 @@ def test_pyproject_without_the_repository_says_what_to_add(project):
 def test_cli_rewrites_and_checks(project, monkeypatch, capsys):
     monkeypatch.chdir(project)
     assert main(["colab-links", "--repo", "ada/cnn-lab", "--branch", "main"]) == 0
-    assert "rewrote notebooks/02_vgg19.ipynb" in capsys.readouterr().out
+    assert "rewrote notebooks/03_vgg19.ipynb" in capsys.readouterr().out
     assert main(["colab-links", "--check"]) == 0
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace("ada/cnn-lab", "someone/else", 1))

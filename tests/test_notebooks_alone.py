@@ -1,11 +1,15 @@
-"""Each numbered notebook runs alone in a fresh clone with no runs/, the way a user or CI runs it.
+"""Each numbered notebook is one sitting and runs alone in a fresh clone with no runs/, the way a
+user or CI runs it.
 
-Plain ``jupyter nbconvert --to notebook --execute`` in the smoke profile, one notebook per
-clone, with the user's environment rather than the quiet one the tests set: the notebook's own
-setup cell must keep TensorFlow's C++ log out of its outputs.
+The fast tests read the committed notebooks: their size, the slides' formulas typeset, no code
+cell shared between notebooks, `fit` shown, training without progress bars. The slow one runs
+plain ``jupyter nbconvert --to notebook --execute`` in the smoke profile, one notebook per clone,
+with the user's environment rather than the quiet one the tests set: the notebook's own setup
+cell must keep TensorFlow's C++ log out of its outputs.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +17,69 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.slow
+from labwork6.colab import SETUP_HEADING
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(path.name for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: One sitting, as a d2l.ai section: at most about 40 cells and 1,500 words of prose.
+MAX_CELLS, MAX_WORDS = 40, 1500
+#: The slides' formulas, typeset in `$$ ... $$`, and the notebook that uses each.
+FORMULAS = {
+    "02_building_blocks.ipynb": [
+        r"\frac{H - F + 2P}{S} + 1", r"\frac{W - F + 2P}{S} + 1", r"K \, (F \cdot F \cdot D + 1)",
+        r"\sigma(z)_i = \frac{e^{z_i}}{\sum_{j=1}^{K} e^{z_j}}", r"\sigma(z) = \frac{1}{1 + e^{-z}}",
+        r"y_i \log \hat y_i + (1 - y_i) \log (1 - \hat y_i)",
+        r"-\log \left( \frac{e^{s_p}}{\sum_{j=1}^{C} e^{s_j}} \right)", r"\max(0, z)"],
+    "03_vgg19.ipynb": [r"\text{precision} = \frac{TP}{TP + FP}", r"\text{recall} = \frac{TP}{TP + FN}"],
+    "04_resnet.ipynb": [r"y = \mathcal{F}(x) + x"],
+    "06_comparison.ipynb": [r"\text{precision}_k = \frac{TP_k}{TP_k + FP_k}", r"\text{recall}_k", r"F_{1,k}"],
+}
+
+
+def _notebook(name):
+    return nbformat.read(ROOT / "notebooks" / name, as_version=4)
+
+
+def _cells(name, kind):
+    return [cell.source for cell in _notebook(name).cells if cell.cell_type == kind]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_notebook_is_one_sitting(name):
+    cells = _notebook(name).cells
+    words = sum(len(source.split()) for source in _cells(name, "markdown"))
+    assert len(cells) <= MAX_CELLS and words <= MAX_WORDS, (len(cells), words)
+
+
+def test_the_slides_formulas_are_typeset():
+    for name, formulas in FORMULAS.items():
+        display = " ".join(re.findall(r"\$\$(.*?)\$\$", "\n".join(_cells(name, "markdown")), re.DOTALL))
+        for formula in formulas:
+            assert formula in display, (name, formula)
+    for name in NOTEBOOKS:  # no formula left as plain text
+        prose = "\n".join(_cells(name, "markdown"))
+        assert "e^{z" not in re.sub(r"\$\$.*?\$\$|\$[^$]*\$", "", prose, flags=re.DOTALL), name
+
+
+def test_no_two_notebooks_share_a_code_cell_of_more_than_three_lines():
+    seen = {}
+    for name in NOTEBOOKS:
+        for source in _cells(name, "code"):
+            if source.startswith(SETUP_HEADING) or len(source.strip().splitlines()) <= 3:
+                continue  # the setup cell is colab.py's, the same in every notebook by design
+            assert source not in seen, f"{name} repeats a cell of {seen.get(source)}:\n{source}"
+            seen[source] = name
+
+
+def test_fit_is_shown_and_training_prints_lines_not_progress_bars():
+    code = "\n".join(_cells("03_vgg19.ipynb", "code"))
+    assert "inspect.getsource" in code and all(name in code for name in ("compile_model", "fit_model"))
+    prose = "\n".join(_cells("03_vgg19.ipynb", "markdown"))
+    assert "make_pipeline" in prose and all(callback in prose for callback in ("BestModel", "BackupEachEpoch"))
+    for name in NOTEBOOKS:
+        for source in _cells(name, "code"):
+            for call in re.findall(r"\btrain\((?:[^()]|\([^()]*\))*\)", source, re.DOTALL):
+                assert re.search(r"verbose=[02]", call), (name, call)
 
 
 def _output_text(notebook) -> str:
@@ -30,6 +93,7 @@ def _output_text(notebook) -> str:
     return "\n".join(texts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_alone_in_a_fresh_clone(name, tmp_path, tensorflow_log_lines):
     clone = tmp_path / "labwork6"

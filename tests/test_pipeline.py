@@ -1,4 +1,4 @@
-"""The main job end to end in the smoke profile: notebooks 01-05 executed in order, then the PDF.
+"""The main job end to end in the smoke profile: notebooks 01-06 executed in order, then the PDF.
 
 Also: notebook parameters have the same effect set through the environment, ``pipeline -p``
 and ``papermill -p``.
@@ -44,9 +44,10 @@ def smoke_project(tmp_path_factory):
     return root, pdf, lines
 
 
-def test_notebooks_are_numbered_01_to_05():
+def test_notebooks_are_numbered_01_to_06():
     names = [p.name for p in numbered_notebooks(ROOT / "notebooks")]
-    assert [n[:2] for n in names] == ["01", "02", "03", "04", "05"]
+    assert names == ["01_data_standardization.ipynb", "02_building_blocks.ipynb", "03_vgg19.ipynb", "04_resnet.ipynb",
+                     "05_feature_maps.ipynb", "06_comparison.ipynb"]
 
 
 def test_pipeline_executes_every_notebook_and_builds_the_pdf(smoke_project):
