@@ -75,7 +75,7 @@ from labwork6.runs import (
     write_evaluation,
     write_json,
 )
-from labwork6.speed import timing
+from labwork6.speed import CountingPredictor, predict_in_full_batches, timing
 
 __all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "fit_model", "resolve_config", "train",
            "train_missing"]
@@ -385,19 +385,20 @@ def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0, config:
 def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int, config: dict) -> dict:
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
-    probabilities = best.predict(data.test.images, batch_size=256, verbose=0)
-    predictions = labels_from_probabilities(probabilities)
-    metrics = write_evaluation(run_dir, data.test.labels, predictions, probabilities, data.class_names,
+    # Every prediction in full batches of one shape: the step is traced once for the test split,
+    # the corrupted images and the throughput (timed on the scoring it does anyway).
+    probabilities = CountingPredictor(lambda images: predict_in_full_batches(best, images))
+    test_probabilities = probabilities(data.test.images)
+    predictions = labels_from_probabilities(test_probabilities)
+    metrics = write_evaluation(run_dir, data.test.labels, predictions, test_probabilities, data.class_names,
                                image_ids=data.test.ids, best_epoch=best_epoch)
-
-    def predict(images):
-        return labels_from_probabilities(best.predict(images, batch_size=256, verbose=0))
-
     scored = robustness_split(config, data)
-    evaluate_robustness(run_dir, predict, scored.images, scored.labels, seed=seed, ids=scored.ids,
+    evaluate_robustness(run_dir, lambda images: labels_from_probabilities(probabilities(images)), scored.images,
+                        scored.labels, seed=seed, ids=scored.ids,
                         **({"severities": config["robustness_severities"]}
                            if config.get("robustness_severities") else {}))
-    write_json(run_dir / "timing.json", timing(best, data.test.images[:256], history))
+    write_json(run_dir / "timing.json", timing(best, data.test.images, history, throughput=probabilities.throughput,
+                                               throughput_images=probabilities.images))
     return metrics
 
 
