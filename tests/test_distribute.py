@@ -142,7 +142,7 @@ def weights(path) -> list:
 
 
 @pytest.mark.slow
-def test_two_workers_train_one_model_and_a_rerun_ends_at_once_on_both(two_workers, tmp_path, capsys):
+def test_two_workers_train_one_model_and_a_rerun_ends_at_once_on_both(two_workers, tmp_path, capsys, monkeypatch):
     base, results = two_workers
     runs = [next(line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("RUN")) for _, out, _ in results]
     assert runs[0] == str(base / "run") and runs[1] != runs[0]  # worker 1 wrote a temporary folder
@@ -158,6 +158,9 @@ def test_two_workers_train_one_model_and_a_rerun_ends_at_once_on_both(two_worker
         def on_train_end(self, logs=None):
             single["weights"] = self.model.get_weights()
 
+    # Under several replicas the optimizer is Keras' AdamW (XlaAdamW's fused update is for one
+    # replica: labwork6.optimizers), so the single process uses the same arithmetic.
+    monkeypatch.setattr("labwork6.recipes.XlaAdamW", keras.optimizers.AdamW)
     train("vgg11", "digits", run_dir=tmp_path / "single", callbacks=[FinalWeights()], **SETTINGS)
     for a, b in zip(single["weights"], chief, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
