@@ -203,14 +203,16 @@ def run_folder(config: dict, runs=None) -> Path:
 
 
 def build_augmentation(config: dict, dataset_name: str, input_shape, normalized_range=None):
-    """The training augmentation of a run (identity at inference), or None: the dataset's
-    (:func:`labwork6.preprocessing.augmentation_for`) when ``config["augment"]``, then, with
+    """The training augmentation of a run (identity at inference), or None when ``config["augment"]``
+    is false: the dataset's (:func:`labwork6.preprocessing.augmentation_for`), then, with
     ``config["contrast_augmentation"]`` = f, Keras' stock ``RandomContrast(f)``, which moves every
     pixel's distance from its image's mean by a random factor in [1 - f, 1 + f], the operation of
     the ``contrast`` corruption (:mod:`labwork6.robustness`). It sits after the normalisation,
     where that operation is the same (normalisation is affine); ``normalized_range`` (low, high),
     the normalised values of pixels 0 and 255, is what it clips to (:func:`normalized_range`)."""
-    augmentation = augmentation_for(dataset_name, input_shape, config["seed"]) if config.get("augment", True) else None
+    if not config.get("augment", True):  # --no-augment: none at all, the contrast remedy included
+        return None
+    augmentation = augmentation_for(dataset_name, input_shape, config["seed"])
     factor = config.get("contrast_augmentation")
     if not factor:
         return augmentation

@@ -75,7 +75,7 @@ from labwork6.runs import (
     write_evaluation,
     write_json,
 )
-from labwork6.speed import timing
+from labwork6.speed import CountingPredictor, predict_in_full_batches, timing
 
 __all__ = ["RECIPES", "TrainingFailed", "build_model", "compile_model", "fit_model", "resolve_config", "train",
            "train_missing"]
@@ -265,7 +265,8 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
     backup = Backup(run_dir / "backup")
     with precision_policy(precision):
         if config["distribute"] == "multiworker":
-            build_for_multiworker(network, strategy, next(iter(_pipelines(data, config)[1])))
+            build_for_multiworker(network, strategy,
+                                  next(iter(_pipelines(data, config, replicas=strategy.num_replicas_in_sync)[1])))
         state, generation = TrainingState(), None
         if resume:
             with scope():
@@ -301,7 +302,7 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
     write_json(run_dir / "config.json", config)
 
 
-def _pipelines(data, config: dict, first_epoch: int = 0) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+def _pipelines(data, config: dict, first_epoch: int = 0, replicas: int = 1) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation streams of raw images (:func:`labwork6.preprocessing.make_pipeline`)."""
     # Every worker builds the same stream; DATA sharding hands each its part of every batch.
     options = tf.data.Options()
@@ -310,8 +311,25 @@ def _pipelines(data, config: dict, first_epoch: int = 0) -> tuple[tf.data.Datase
                                    batch_size=config["batch_size"], training=True, seed=config["seed"],
                                    epochs=config["epochs"], first_epoch=first_epoch)
     val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
-                                 batch_size=config["batch_size"], training=False)
+                                 batch_size=validation_batch_size(len(data.val.labels), config["batch_size"], replicas),
+                                 training=False)
     return train_pipeline.with_options(options), val_pipeline.with_options(options)
+
+
+def validation_batch_size(num_images: int, batch_size: int, replicas: int = 1) -> int:
+    """The batch size of the validation pass: ``batch_size``, except under a strategy with several
+    ``replicas`` where Keras needs the first batch to split evenly between them (it averages that
+    batch over the replicas to build the model) and no replica may get an empty last batch (an
+    empty share crashed the convolutions). Validation scores are per image, so a smaller batch
+    changes nothing else; the training batches, which the recipe fixes, are never changed."""
+    if replicas <= 1:
+        return batch_size
+    for size in range(min(batch_size, num_images) // replicas * replicas, 0, -replicas):
+        if num_images % size == 0 or num_images % size >= replicas:
+            return size
+    raise ValueError(f"The validation split's {num_images} images cannot be batched so that each of the {replicas} "
+                     "replicas of the distribution strategy gets a share of every batch: use more images or fewer "
+                     "devices.")
 
 
 def fit_model(network: keras.Model, data, config: dict, *, callbacks=(), initial_epoch: int = 0,
@@ -325,7 +343,8 @@ def fit_model(network: keras.Model, data, config: dict, *, callbacks=(), initial
     would. ``callbacks`` are what :func:`train` passes: the epoch seeds, the history log, the
     selection score, the NaN guard, the best-model checkpoint, the backup and the progress line.
     """
-    train_pipeline, val_pipeline = _pipelines(data, config, first_epoch=initial_epoch)
+    replicas = network.distribute_strategy.num_replicas_in_sync
+    train_pipeline, val_pipeline = _pipelines(data, config, first_epoch=initial_epoch, replicas=replicas)
     steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
     return network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, callbacks=list(callbacks),
@@ -385,19 +404,20 @@ def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0, config:
 def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int, config: dict) -> dict:
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
-    probabilities = best.predict(data.test.images, batch_size=256, verbose=0)
-    predictions = labels_from_probabilities(probabilities)
-    metrics = write_evaluation(run_dir, data.test.labels, predictions, probabilities, data.class_names,
+    # Every prediction in full batches of one shape: the step is traced once for the test split,
+    # the corrupted images and the throughput (timed on the scoring it does anyway).
+    probabilities = CountingPredictor(lambda images: predict_in_full_batches(best, images))
+    test_probabilities = probabilities(data.test.images)
+    predictions = labels_from_probabilities(test_probabilities)
+    metrics = write_evaluation(run_dir, data.test.labels, predictions, test_probabilities, data.class_names,
                                image_ids=data.test.ids, best_epoch=best_epoch)
-
-    def predict(images):
-        return labels_from_probabilities(best.predict(images, batch_size=256, verbose=0))
-
     scored = robustness_split(config, data)
-    evaluate_robustness(run_dir, predict, scored.images, scored.labels, seed=seed, ids=scored.ids,
+    evaluate_robustness(run_dir, lambda images: labels_from_probabilities(probabilities(images)), scored.images,
+                        scored.labels, seed=seed, ids=scored.ids,
                         **({"severities": config["robustness_severities"]}
                            if config.get("robustness_severities") else {}))
-    write_json(run_dir / "timing.json", timing(best, data.test.images[:256], history))
+    write_json(run_dir / "timing.json", timing(best, data.test.images, history, throughput=probabilities.throughput,
+                                               throughput_images=probabilities.images))
     return metrics
 
 
