@@ -14,6 +14,20 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 #: Line style of each split in :func:`plot_history`.
 _SPLIT_STYLES = {"train": "-", "val": "--"}
+#: One marker and line style per model, so that the lines stay apart in grey print.
+MODEL_MARKERS = ("o", "s", "^", "D", "v", "P")
+MODEL_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)))
+#: A panel of :func:`plot_history` is drawn on a log scale when its largest value exceeds this
+#: many times its smallest (and the metric is in ``log_scale``).
+LOG_SCALE_RATIO = 3.0
+
+
+def uses_log_scale(values) -> bool:
+    """Whether :func:`plot_history` draws a panel of these (positive) values on a log scale:
+    the largest more than :data:`LOG_SCALE_RATIO` times the smallest."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return bool(values.size and np.all(values > 0) and values.max() > LOG_SCALE_RATIO * values.min())
 
 
 def plot_history(
@@ -56,16 +70,21 @@ def plot_history(
     for ax, metric in zip(axes[0], present, strict=True):
         for index, (name, history) in enumerate(histories.items()):
             epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
+            marker = MODEL_MARKERS[index % len(MODEL_MARKERS)]
             for split, column in (("train", metric), ("val", f"val_{metric}")):
                 if column in history.columns:
-                    # Markers keep one-epoch histories visible.
-                    (line,) = ax.plot(epochs, history[column], _SPLIT_STYLES[split],
-                                      color=colors[index % len(colors)], marker="o" if len(history) < 12 else None,
-                                      markersize=3)
+                    # One marker per model (grey print); validation drawn over training with open
+                    # markers, so that neither hides the other where they meet.
+                    validation = split == "val"
+                    (line,) = ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=colors[index % len(colors)],
+                                      marker=marker, markersize=4 if validation else 3,
+                                      markerfacecolor="white" if validation else None,
+                                      markevery=max(1, len(history) // 10), linewidth=1.2,
+                                      zorder=3 if validation else 2)
                     handles.setdefault(name, line)
         values = np.concatenate([h[c].to_numpy(float) for h in histories.values() for c in (metric, f"val_{metric}")
                                  if c in h])
-        if metric in log_scale and np.all(values > 0) and values.max() > 3 * values.min():
+        if metric in log_scale and uses_log_scale(values):
             ax.set_yscale("log")
             # plain numbers at 1, 2 and 5 of each decade (and 3 and 7 when less than about one decade shows)
             narrow = values.max() < 15 * values.min()
@@ -81,7 +100,9 @@ def plot_history(
             ax.set_xlim(0.5, last + 0.5)
             ax.set_xticks(range(1, last + 1))
         ax.grid(alpha=0.3)
-    split_handles = [plt.Line2D([], [], color="black", linestyle=style) for style in _SPLIT_STYLES.values()]
+    split_handles = [plt.Line2D([], [], color="black", linestyle=style, marker="o", markersize=4,
+                                markerfacecolor="white" if split == "val" else "black")
+                     for split, style in _SPLIT_STYLES.items()]
     fig.legend([*handles.values(), *split_handles], [*handles, "training", "validation"], loc="lower center",
                ncol=min(4, len(handles) + 2), fontsize=8, frameon=False)
     legend_rows = math.ceil((len(handles) + 2) / 4)
@@ -97,7 +118,7 @@ def plot_confusion_matrix(
 
     ``normalize=True`` divides each row by its total, so the diagonal is each class's
     recall. ``side``: the figure's width and height in inches (default grows with the
-    classes); text is 8 pt or more at that size.
+    classes); text is 8 pt or more at that size. Colours: viridis (perceptually uniform).
     """
     if not isinstance(cm_frame, pd.DataFrame) or cm_frame.shape[0] != cm_frame.shape[1]:
         raise ValueError(
@@ -115,7 +136,7 @@ def plot_confusion_matrix(
     crowded = size > 5 and max(len(str(c)) for c in cm_frame.columns) > 2
     display = ConfusionMatrixDisplay(values if normalize else counts.astype(np.int64),
                                      display_labels=[str(c) for c in cm_frame.columns])
-    display.plot(ax=ax, cmap="Blues", colorbar=False, include_values=size <= 20,
+    display.plot(ax=ax, cmap="viridis", colorbar=False, include_values=size <= 20,
                  values_format=".2f" if normalize else "d", xticks_rotation=45 if crowded else "horizontal",
                  im_kw={"vmin": 0, "vmax": 1 if normalize else max(values.max(), 1)}, text_kw={"fontsize": 8})
     if crowded:
@@ -128,7 +149,7 @@ def plot_confusion_matrix(
     return fig
 
 
-def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Figure:
+def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4, width: float = 6.4) -> Figure:
     """Accuracy against corruption severity: one panel per corruption, one line per model
     with its 95% interval as error bars; severity 0 is the clean accuracy.
 
@@ -137,8 +158,7 @@ def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Fig
             :func:`labwork6.robustness.robustness_table`; the legend gives each model's
             mean accuracy over the corrupted images.
         columns: panels per row; a spare panel holds the legend.
-
-    Sized for a full A4 text width (6.4 in) with fonts of at least 8 pt there.
+        width: figure width in inches (default: an A4 text width); text is 8 pt or more.
     """
     from labwork6.robustness import check_table, mean_corruption_accuracy
 
@@ -158,7 +178,7 @@ def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Fig
         raise ValueError(f"The tables hold no corrupted rows. Received: models {list(frames)}")
     columns = max(1, min(columns, len(corruptions) + 1))
     rows = math.ceil((len(corruptions) + 1) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(6.4, 1.75 * rows + 0.2), sharex=True, sharey=True,
+    fig, axes = plt.subplots(rows, columns, figsize=(width, 1.55 * rows * width / 6.4 + 0.2), sharex=True, sharey=True,
                              squeeze=False)
     axes = list(axes.ravel())
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -176,9 +196,11 @@ def plot_robustness(frames: Mapping[str, pd.DataFrame], columns: int = 4) -> Fig
             above = 100 * shown["accuracy_high"].to_numpy(float) - accuracy
             has_corrupted = (frame["severity"] >= 1).any()
             label = f"{name} (mean {100 * mean_corruption_accuracy(frame):.1f}%)" if has_corrupted else name
+            # a marker and a line style per model: the lines stay apart in grey print
             container = ax.errorbar(shown["severity"].to_numpy(float) + offset, accuracy, yerr=(below, above),
-                                    color=colors[index % len(colors)], marker="o", markersize=3, linewidth=1,
-                                    elinewidth=0.8, capsize=1.5, label=label)
+                                    color=colors[index % len(colors)], marker=MODEL_MARKERS[index % len(MODEL_MARKERS)],
+                                    linestyle=MODEL_LINESTYLES[index % len(MODEL_LINESTYLES)], markersize=3.5,
+                                    linewidth=1, elinewidth=0.8, capsize=1.5, label=label)
             handles.setdefault(name, container)
         ax.set_title(corruption.replace("_", " "), fontsize=9)
         ax.tick_params(labelsize=8)
