@@ -816,8 +816,8 @@ def test_report_layout_reads_the_log_and_aux(tmp_path):
                       "missing_figures": ["first-layer filters of VGG19-BN"], "shrunk_figures": [],
                       "shrunk_tables": [520.5], "undefined_references": False}
     assert report.layout_problems(tmp_path) == [
-        "the body takes 11 pages, not 8-10", "a box sticks out 12.5 pt", "figure missing: first-layer filters of VGG19-BN",
-        "a table 520.5 pt wide shrunk to the line"]
+        "the body takes 11 pages, not 8-10", "a box sticks out 12.5 pt",
+        "figure missing: first-layer filters of VGG19-BN", "a table 520.5 pt wide shrunk to the line"]
     assert report.layout_problems(tmp_path, (8, 11), allow_missing=("filters",)) == [
         "a box sticks out 12.5 pt", "a table 520.5 pt wide shrunk to the line"]
     with pytest.raises(FileNotFoundError, match="build the report first"):
