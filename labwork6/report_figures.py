@@ -33,10 +33,11 @@ FIGURE_STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "xtick
 
 def plot_training_curves(runs: Iterable[dict], width: float | None = None,
                          metrics: Sequence[str] = ("loss", "accuracy", "learning_rate"),
-                         log_scale: Sequence[str] = ("loss", "learning_rate")):
+                         log_scale: Sequence[str] = ("loss", "learning_rate"), by_model: bool = False):
     """Training and validation curves of every model (its first run) on one figure, one panel per
-    metric; epochs counted from 1, ``log_scale`` panels on a log axis when their values span more
-    than :data:`labwork6.plots.charts.LOG_SCALE_RATIO` (:func:`labwork6.plots.uses_log_scale`)."""
+    metric (and per model with ``by_model``, so that near-identical curves of two models do not
+    hide each other); epochs counted from 1, ``log_scale`` panels on a log axis when their values
+    span more than :data:`labwork6.plots.charts.LOG_SCALE_RATIO` (:func:`labwork6.plots.uses_log_scale`)."""
     from labwork6.plots import plot_history
 
     histories = {}
@@ -51,7 +52,7 @@ def plot_training_curves(runs: Iterable[dict], width: float | None = None,
         histories[f"{model_label(name)} (seed {config['seed']}{fold})"] = history
     if not histories:
         raise FileNotFoundError("No run has a history.csv: there are no training curves to draw.")
-    return plot_history(histories, metrics=metrics, log_scale=log_scale, width=width)
+    return plot_history(histories, metrics=metrics, log_scale=log_scale, width=width, by_model=by_model)
 
 
 def plot_errors(data: ReportData):
@@ -139,7 +140,7 @@ def _figures(data: ReportData) -> dict:
     from labwork6.plots import plot_confusion_matrix, plot_robustness
 
     figures = {"training_curves": plot_training_curves(data.runs, width=TEXT_WIDTH, metrics=("loss", "accuracy"),
-                                                       log_scale=("loss",))}
+                                                       log_scale=("loss",), by_model=True)}
     for name, group in data.groups.items():
         seeds = {int(run["config"]["seed"]) for run in group}
         seeds = (f"{len(seeds)} seeds" if len(seeds) > 1 else f"seed {min(seeds)}") + (

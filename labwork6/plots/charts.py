@@ -30,14 +30,55 @@ def uses_log_scale(values) -> bool:
     return bool(values.size and np.all(values > 0) and values.max() > LOG_SCALE_RATIO * values.min())
 
 
+def _history_panel(ax, metric: str, histories: Mapping[str, pd.DataFrame], indices: Sequence[int],
+                   log_scale: Sequence[str], title: str) -> dict:
+    """One panel of :func:`plot_history`: ``metric`` of ``histories`` (model ``indices`` pick the
+    colours and markers), training solid, validation dashed; returns the lines by model name."""
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = {}
+    for index, (name, history) in zip(indices, histories.items(), strict=True):
+        epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
+        marker = MODEL_MARKERS[index % len(MODEL_MARKERS)]
+        for split, column in (("train", metric), ("val", f"val_{metric}")):
+            if column in history.columns:
+                # One marker per model (grey print); validation drawn over training with open
+                # markers, so that neither hides the other where they meet.
+                validation = split == "val"
+                (line,) = ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=colors[index % len(colors)],
+                                  marker=marker, markersize=4 if validation else 3,
+                                  markerfacecolor="white" if validation else None,
+                                  markevery=max(1, len(history) // 10), linewidth=1.2, zorder=3 if validation else 2)
+                handles.setdefault(name, line)
+    values = np.concatenate([h[c].to_numpy(float) for h in histories.values() for c in (metric, f"val_{metric}")
+                             if c in h])
+    if metric in log_scale and uses_log_scale(values):
+        ax.set_yscale("log")
+        # plain numbers at 1, 2 and 5 of each decade (and 3 and 7 when less than about one decade shows)
+        narrow = values.max() < 15 * values.min()
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0, 7.0) if narrow else (2.0, 5.0)))
+        for formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.set_title(title + (" (log scale)" if ax.get_yscale() == "log" else ""), fontsize=9)
+    ax.set_xlabel("epoch", fontsize=8)
+    ax.tick_params(which="both", labelsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    last = max(len(h) for h in histories.values())
+    if last < 3:  # a locator alone spreads one or two epochs over fractional ticks
+        ax.set_xlim(0.5, last + 0.5)
+        ax.set_xticks(range(1, last + 1))
+    ax.grid(alpha=0.3)
+    return handles
+
+
 def plot_history(
     histories: Mapping[str, pd.DataFrame] | pd.DataFrame,
     metrics: Sequence[str] = ("loss", "accuracy", "learning_rate"),
     log_scale: Sequence[str] = ("learning_rate",),
     width: float | None = None,
+    by_model: bool = False,
 ) -> Figure:
     """Training curves: one panel per metric, train (solid) against validation
-    (dashed, column ``val_<metric>``), one colour per model, one legend under the panels.
+    (dashed, column ``val_<metric>``), one colour and marker per model, one legend under the panels.
 
     Args:
         histories: ``{model name: history DataFrame}`` (history.csv columns: epoch, loss,
@@ -47,6 +88,8 @@ def plot_history(
             ``("loss", "learning_rate")`` so that a large first-epoch loss does not flatten
             the other epochs.
         width: figure width in inches (default 4.2 per panel); text is 8 pt or more.
+        by_model: one row of panels per model, so that models whose curves nearly coincide do
+            not hide each other (each row titled by its model).
     """
     if isinstance(histories, pd.DataFrame):
         histories = {"model": histories}
@@ -63,49 +106,24 @@ def plot_history(
             f"None of the metrics is in the histories (columns: {columns}). Received: metrics={metrics!r}"
         )
     width = width or 4.2 * len(present)
-    fig, axes = plt.subplots(1, len(present), figsize=(width, min(3.4, 0.75 * width / len(present) + 0.9)),
-                             squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    panel_height = min(3.4, 0.75 * width / len(present) + 0.9) - 0.9
+    rows = [{name: history} for name, history in histories.items()] if by_model else [dict(histories)]
+    fig, axes = plt.subplots(len(rows), len(present), squeeze=False,
+                             figsize=(width, (panel_height * (0.5 if by_model else 1) + 0.55) * len(rows) + 0.35))
     handles = {}
-    for ax, metric in zip(axes[0], present, strict=True):
-        for index, (name, history) in enumerate(histories.items()):
-            epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
-            marker = MODEL_MARKERS[index % len(MODEL_MARKERS)]
-            for split, column in (("train", metric), ("val", f"val_{metric}")):
-                if column in history.columns:
-                    # One marker per model (grey print); validation drawn over training with open
-                    # markers, so that neither hides the other where they meet.
-                    validation = split == "val"
-                    (line,) = ax.plot(epochs, history[column], _SPLIT_STYLES[split], color=colors[index % len(colors)],
-                                      marker=marker, markersize=4 if validation else 3,
-                                      markerfacecolor="white" if validation else None,
-                                      markevery=max(1, len(history) // 10), linewidth=1.2,
-                                      zorder=3 if validation else 2)
-                    handles.setdefault(name, line)
-        values = np.concatenate([h[c].to_numpy(float) for h in histories.values() for c in (metric, f"val_{metric}")
-                                 if c in h])
-        if metric in log_scale and uses_log_scale(values):
-            ax.set_yscale("log")
-            # plain numbers at 1, 2 and 5 of each decade (and 3 and 7 when less than about one decade shows)
-            narrow = values.max() < 15 * values.min()
-            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0, 7.0) if narrow else (2.0, 5.0)))
-            for formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-                formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.set_title(metric.replace("_", " ") + (" (log scale)" if ax.get_yscale() == "log" else ""), fontsize=9)
-        ax.set_xlabel("epoch", fontsize=8)
-        ax.tick_params(which="both", labelsize=8)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        last = max(len(h) for h in histories.values())
-        if last < 3:  # a locator alone spreads one or two epochs over fractional ticks
-            ax.set_xlim(0.5, last + 0.5)
-            ax.set_xticks(range(1, last + 1))
-        ax.grid(alpha=0.3)
+    for row, (shown, panels) in enumerate(zip(rows, axes, strict=True)):
+        indices = [row] if by_model else list(range(len(shown)))
+        for ax, metric in zip(panels, present, strict=True):
+            title = metric.replace("_", " ")
+            handles.update(_history_panel(ax, metric, shown, indices, log_scale,
+                                          f"{next(iter(shown))}: {title}" if by_model else title))
     split_handles = [plt.Line2D([], [], color="black", linestyle=style, marker="o", markersize=4,
                                 markerfacecolor="white" if split == "val" else "black")
                      for split, style in _SPLIT_STYLES.items()]
-    fig.legend([*handles.values(), *split_handles], [*handles, "training", "validation"], loc="lower center",
-               ncol=min(4, len(handles) + 2), fontsize=8, frameon=False)
-    legend_rows = math.ceil((len(handles) + 2) / 4)
+    labels = ["training", "validation"] if by_model else [*handles, "training", "validation"]
+    fig.legend(split_handles if by_model else [*handles.values(), *split_handles], labels, loc="lower center",
+               ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    legend_rows = math.ceil(len(labels) / 4)
     fig.tight_layout(rect=(0, min(0.45, (0.18 * legend_rows + 0.02) / fig.get_figheight()), 1, 1))
     return fig
 

@@ -122,13 +122,18 @@ def contrast_numbers(data: ReportData) -> dict:
         return {"HaveContrastDiagnosis": False, "ContrastText": None,
                 "ContrastFigure": figure_path(data.figures_dir, None)}
     clean, first = frame.iloc[0], frame[frame["severity"] == 1].iloc[0]
+    augmented = (data.first_run("vgg") or data.runs[0])["config"].get("contrast_augmentation")
     text = (f"After the model's normalisation (the training split's mean and std) a black background pixel, 0 in "
-            f"every training image, is always at {clean['background']:.2f}; under the contrast corruption at severity "
+            f"every raw training image, is at {clean['background']:.2f}; under the contrast corruption at severity "
             f"1 (every pixel's distance from its image's mean times {first['factor']:g}) the background turns grey, "
             f"at {first['background']:.2f} on average, {first['background_shift']:.2f} training standard deviations "
-            f"above any background the networks were trained on, while the strokes come down from "
-            f"{clean['strokes']:.2f} to {first['strokes']:.2f}: the stroke-to-background contrast the networks "
-            f"learned on ({clean['stroke_contrast']:.2f}) shrinks to {first['stroke_contrast']:.2f}")
+            f"higher, while the strokes come down from {clean['strokes']:.2f} to {first['strokes']:.2f}: the "
+            f"stroke-to-background contrast of the clean digits ({clean['stroke_contrast']:.2f}) shrinks to "
+            f"{first['stroke_contrast']:.2f}. "
+            + (f"Without augmentation no training image has such a background; these runs' RandomContrast("
+               f"{augmented:g}) augmentation shows the networks lifted backgrounds during training"
+               if augmented else "No training image of these runs has such a background: the training "
+                                 "augmentation does not change contrast"))
     return {"HaveContrastDiagnosis": True, "ContrastText": text,
             "ContrastBackgroundClean": fixed(clean["background"], 2),
             "ContrastBackgroundOne": fixed(first["background"], 2),

@@ -231,6 +231,11 @@ def architecture_numbers(data: ReportData) -> dict:
         "VggPoolSize": shape_text(vgg.get("pool_size")),
         "VggPoolStride": vgg.get("pool_stride"), "ResSmallStem": preset.get("stem") == "small",
         "ResBlocksPerStage": ", ".join(str(stage.blocks) for stage in RESNET_PRESETS["resnet19"]["stages"]),
+        # Zheng et al.'s table, as the package builds it (labwork6.models.resnet), and the TET code's stem
+        "ResStemFilters": RESNET_PRESETS["resnet19"]["stem_filters"],
+        "ResStageFilters": words([stage.filters for stage in RESNET_PRESETS["resnet19"]["stages"]]),
+        "ResHeadUnits": RESNET_PRESETS["resnet19"]["head_units"],
+        "ResTetStemFilters": RESNET_PRESETS["resnet19_tet"]["stem_filters"],
         "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]), "VggCompactHeadUnits": thousands(VGG_HEADS["compact"]),
         "VggBatchNorm": bool(vgg.get("batch_norm")),
         "VggPaperHead": ((vgg_run["config"].get("model_options") or {}) if vgg_run else {}).get("head", "paper")

@@ -111,8 +111,8 @@ def convergence(run: dict) -> dict | None:
 def curve_numbers(data: ReportData) -> dict:
     """How far training went, over every run of the two networks (:func:`convergence`), in words
     (``ConvergenceText``, with the rule), and the training-curve figure's facts: which runs it
-    shows and whether its loss axis is logarithmic (:func:`labwork6.plots.uses_log_scale`, the
-    plot's own rule), for its caption."""
+    shows and whether each row's loss axis is logarithmic (:func:`labwork6.plots.uses_log_scale`,
+    the plot's own rule), for its caption."""
     from labwork6.plots import uses_log_scale
 
     parts, kept, rising, counted, total = [], 0, 0, 0, 0
@@ -145,13 +145,18 @@ def curve_numbers(data: ReportData) -> dict:
                 + ("validation accuracy had levelled off by the last epochs" if settled else
                    "training had not converged: validation accuracy was still rising when the planned "
                    f"{epochs} epochs ended, so more epochs might change the accuracies"))
+    # the figure has one row per network, each loss panel on a log axis by the plot's own rule
     shown = [group[0] for group in data.groups.values() if group and group[0].get("history") is not None]
-    losses = [run["history"][column].to_numpy(float) for run in shown for column in ("loss", "val_loss")
-              if column in run["history"]]
-    log_loss = bool(losses) and uses_log_scale(np.concatenate(losses))
+    axes = {}
+    for run in shown:
+        losses = [run["history"][column].to_numpy(float) for column in ("loss", "val_loss") if column in run["history"]]
+        axes[model_label(run["config"]["model"])] = "logarithmic" if losses and uses_log_scale(
+            np.concatenate(losses)) else "linear"
+    loss_axis = (next(iter(set(axes.values()))) if len(set(axes.values())) == 1 else
+                 "; ".join(f"{kind} for {name}" for name, kind in axes.items())) if axes else None
     return {"ConvergenceText": text, "HaveConvergence": text is not None, "TrainingSettled": bool(settled),
             "RunsKeptLast": kept, "RunsRising": rising, "RunsJudged": counted, "RunsTrained": total,
-            "CurvesLossAxis": "logarithmic" if log_loss else "linear",
+            "CurvesLossAxis": loss_axis,
             "CurvesRuns": words([f"{model_label(run['config']['model'])} seed {run['config']['seed']}"
                                  + (f" fold {run['config']['fold']}" if run["config"].get("folds") else "")
                                  for run in shown]) or None}
