@@ -111,10 +111,11 @@ def plot_filters_learned(data: ReportData, family: str):
 
 def block_label(layer: str) -> str:
     """A block output's name in words: ``block3_pool`` -> ``after block 3``, ``conv1_relu`` ->
-    ``after the stem``, ``conv3_block3_out`` -> ``after stage 3``."""
+    ``after the stem``, ``conv3_block3_out`` -> ``after stage 2`` (Keras' ``conv1`` is the stem, so
+    ``conv2`` is the first stage of residual blocks)."""
     vgg = re.fullmatch(r"block(\d+)_pool", layer)
     resnet = re.fullmatch(r"conv(\d+)_block\d+_out", layer)
-    where = (f"after block {vgg.group(1)}" if vgg else f"after stage {resnet.group(1)}" if resnet
+    where = (f"after block {vgg.group(1)}" if vgg else f"after stage {int(resnet.group(1)) - 1}" if resnet
              else "after the stem" if layer.startswith("conv1") else layer)
     return where
 

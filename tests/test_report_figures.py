@@ -139,3 +139,12 @@ def test_initial_filters_are_the_ones_training_started_from(tmp_path):
     assert not np.array_equal(data.trained_filters["vgg"], seen.kernel)  # training moved them
     keras.utils.set_random_seed(4)  # another seed would not do
     assert not np.array_equal(first_layer_filters(keras.models.clone_model(data.vgg_model)), seen.kernel)
+
+
+def test_block_labels_are_words():
+    from labwork6.report_figures import block_label
+
+    assert block_label("block3_pool") == "after block 3"
+    assert block_label("conv1_relu") == "after the stem"
+    assert block_label("conv2_block3_out") == "after stage 1"  # the first stage of residual blocks
+    assert block_label("conv4_block2_out") == "after stage 3"
