@@ -10,7 +10,8 @@ splits (:func:`labwork6.baseline.load_baselines`), gathers them in a
   every number and verdict the prose quotes as a macro (``\\VggAccuracyText``, ...), made by
   :func:`labwork6.latex.write_numbers` from the dicts of the sections in
   :data:`labwork6.report_numbers.SECTIONS`, so that ``report/Report.6.CNN.tex`` holds no number typed by hand;
-- into ``report/figures/`` the figures of :func:`labwork6.report_figures.write_figures`.
+- into ``report/figures/`` the figures of :func:`labwork6.report_figures.write_figures`, each drawn
+  at the size it is printed.
 
 A table is added with one line in ``TABLES`` and a ``\\generatedtable{<stem>}`` in the
 report; a number with one entry in the dict of its section. :func:`build_pdf` runs latexmk;
@@ -89,8 +90,7 @@ def write_report_inputs(runs_root="runs", profile: str = "default", out_dir="rep
         runs_root: the folder of run folders (``<runs_root>/<profile>/...``).
         profile: the profile whose completed runs are read (shown in the report).
         out_dir: where the tables (``.tex``, ``.csv``, ``.md``) and ``numbers.tex`` go.
-        figures_dir: where the figures go (and where notebook 04's ``filters_<model>.png``
-            etc. are looked for).
+        figures_dir: where the figures go (all drawn here, from the runs and their saved models).
         dataset: which dataset's runs (default: see :func:`labwork6.comparison.load_runs`).
         baseline: also compare with the RBF SVC baseline, fitted into run folders next to
             the runs where they are missing (:func:`labwork6.baseline.ensure_baselines`).
