@@ -134,6 +134,8 @@ def data_numbers(data: ReportData) -> dict:
         "DatasetSource": baseline.get("source") or config["dataset"],
         "Augmentation": augmentation_text(config["dataset"], config["input_shape"], config.get("contrast_augmentation"))
         if config.get("augment", True) and config.get("input_shape") else "none",
+        "ContrastAugmentation": f"{config['contrast_augmentation']:g}" if config.get("contrast_augmentation") else None,
+        "RunsAugmentContrast": bool(config.get("contrast_augmentation")),
         "OneTestImage": fixed(100 / pooled, 2) if pooled else None,
         "OneValidationImage": fixed(100 / counts["val"], 2) if counts.get("val") else None,
     }
