@@ -543,7 +543,7 @@ def test_convergence_is_counted_from_the_histories(generated):
     assert macros["ConvergenceText"].endswith("training had not converged: validation accuracy was still rising when "
                                               "the planned 3 epochs ended, so more epochs might change the accuracies")
     assert macros["RunsKeptLast"] == str(sum(kept.values())) and macros["RunsRising"] == "8"
-    assert "\\TrainingSettledfalse" in numbers
+    assert "\\TrainingSettledfalse" in numbers and "\\TrainingNotConvergedtrue" in numbers
     # the figure's loss axis, by the plot's own rule: 8.3 / 0.5 > 3, so logarithmic
     assert macros["CurvesLossAxis"] == "logarithmic"
     assert macros["CurvesRuns"] == "VGG19 seed 0 fold 0 and ResNet19 seed 0 fold 0"
@@ -855,3 +855,17 @@ def test_report_compiles_with_its_body_in_range(generated):
     for name, value in macros.items():
         if name.endswith("Figure") and value != "n/a":
             assert (report_dir / value).exists(), (name, value)
+
+
+def test_one_epoch_is_too_few_to_judge_convergence():
+    from labwork6.report_numbers.results import convergence
+
+    history = pd.DataFrame({"epoch": [1], "val_accuracy": [0.5]})
+    run = {"history": history, "metrics": {"best_epoch": 1}, "config": {"counts": {"val": 10}}}
+    assert convergence(run) == {"epochs": 1, "kept_last": True, "last_epochs": 1, "rising": None, "last_gain": None}
+    # eight epochs: the last two against the six before; 0.9 after 0.85 is half an image of 10: not rising
+    history = pd.DataFrame({"epoch": range(1, 9), "val_accuracy": [0.5, 0.7, 0.8, 0.85, 0.85, 0.8, 0.9, 0.88]})
+    found = convergence({"history": history, "metrics": {"best_epoch": 7}, "config": {"counts": {"val": 10}}})
+    assert found["last_epochs"] == 2 and not found["kept_last"] and found["last_gain"] == pytest.approx(0.5)
+    assert found["rising"] is False
+    assert convergence({"history": None, "metrics": {}, "config": {}}) is None

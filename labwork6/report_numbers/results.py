@@ -155,6 +155,7 @@ def curve_numbers(data: ReportData) -> dict:
     loss_axis = (next(iter(set(axes.values()))) if len(set(axes.values())) == 1 else
                  "; ".join(f"{kind} for {name}" for name, kind in axes.items())) if axes else None
     return {"ConvergenceText": text, "HaveConvergence": text is not None, "TrainingSettled": bool(settled),
+            "TrainingNotConverged": settled is False,
             "RunsKeptLast": kept, "RunsRising": rising, "RunsJudged": counted, "RunsTrained": total,
             "CurvesLossAxis": loss_axis,
             "CurvesRuns": words([f"{model_label(run['config']['model'])} seed {run['config']['seed']}"
