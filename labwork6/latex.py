@@ -9,7 +9,9 @@
 - :func:`numbers_to_tex` turns a dict of named values into ``\\newcommand`` macros (booleans
   into ``\\newif`` flags, missing values into "n/a"), so that the report's prose quotes
   numbers without typing them.
-- :func:`build_pdf` compiles the report with ``latexmk``.
+- :func:`build_pdf` compiles the report with ``latexmk``; :func:`report_layout` reads back from its
+  log and ``.aux`` how many pages it has (the body's: up to the label ``body-end``), what overflows
+  the page, and which figures were missing or had to be shrunk.
 
 The benchmarks (``benchmarks/_results.py``) write their tables with the same functions.
 """
@@ -291,3 +293,46 @@ def build_pdf(report_dir="report") -> Path:
         tail = "\n".join(text.splitlines()[-40:])
         raise LatexError(f"latexmk failed on {source} (exit {result.returncode}). End of the log:\n{tail}")
     return pdf
+
+
+#: TeX wraps its log at this many characters (``max_print_line``).
+_LOG_WIDTH = 79
+#: Written by the report's ``\optionalfigure`` and ``\fitwidth`` (report/Report.6.CNN.tex).
+_FIGURE_MISSING = re.compile(r"Figure file missing: (.+?) on input line")
+_FIGURE_SHRUNK = re.compile(r"Figure (.+?) is wider than the line")
+_TABLE_SHRUNK = re.compile(r"A table ([\d.]+)pt wide shrunk to the line")
+
+
+def _unwrapped(log: str) -> str:
+    """A TeX log with its hard line wraps (lines of exactly 79 characters) joined again."""
+    return re.sub(rf"(?m)^(.{{{_LOG_WIDTH}}})\n", r"\1", log)
+
+
+def report_layout(report_dir="report") -> dict:
+    """What the last build of ``report_dir/Report.6.CNN.tex`` looks like, from its ``.log`` and ``.aux``:
+    ``pages`` (all), ``body_pages`` (the page of the label ``body-end``, None without it),
+    ``overfull`` (how far each overfull box sticks out, in pt), ``missing_figures`` and
+    ``shrunk_figures`` (the report's own warnings), ``shrunk_tables`` (their widths, pt) and
+    ``undefined_references``.
+
+    Raises:
+        FileNotFoundError: the report was not built (no ``.log``).
+    """
+    report_dir = Path(report_dir)
+    log_path = report_dir / REPORT_NAME.replace(".tex", ".log")
+    if not log_path.exists():
+        raise FileNotFoundError(f"No LaTeX log in '{report_dir.resolve()}': build the report first (build_pdf).")
+    log = _unwrapped(log_path.read_text(errors="replace"))
+    pages = re.search(r"Output written on .*?\((\d+) pages?", log)
+    aux = report_dir / REPORT_NAME.replace(".tex", ".aux")
+    body = re.search(r"\\newlabel\{body-end\}\{\{[^}]*\}\{(\d+)\}", aux.read_text(errors="replace")) \
+        if aux.exists() else None
+    return {
+        "pages": int(pages.group(1)) if pages else 0,
+        "body_pages": int(body.group(1)) if body else None,
+        "overfull": [float(width) for width in re.findall(r"Overfull \\[hv]box \(([\d.]+)pt too", log)],
+        "missing_figures": _FIGURE_MISSING.findall(log),
+        "shrunk_figures": _FIGURE_SHRUNK.findall(log),
+        "shrunk_tables": [float(width) for width in _TABLE_SHRUNK.findall(log)],
+        "undefined_references": "There were undefined references" in log,
+    }

@@ -10,10 +10,12 @@ splits (:func:`labwork6.baseline.load_baselines`), gathers them in a
   every number and verdict the prose quotes as a macro (``\\VggAccuracyText``, ...), made by
   :func:`labwork6.latex.write_numbers` from the dicts of the sections in
   :data:`labwork6.report_numbers.SECTIONS`, so that ``report/Report.6.CNN.tex`` holds no number typed by hand;
-- into ``report/figures/`` the figures of :func:`labwork6.report_figures.write_figures`.
+- into ``report/figures/`` the figures of :func:`labwork6.report_figures.write_figures`, each drawn
+  at the size it is printed.
 
 A table is added with one line in ``TABLES`` and a ``\\generatedtable{<stem>}`` in the
-report; a number with one entry in the dict of its section. :func:`build_pdf` runs latexmk.
+report; a number with one entry in the dict of its section. :func:`build_pdf` runs latexmk;
+:func:`layout_problems` says what a build breaks of the report's layout rules (:data:`BODY_PAGES`).
 """
 
 from __future__ import annotations
@@ -26,12 +28,41 @@ import pandas as pd
 
 from labwork6.baseline import load_baselines
 from labwork6.comparison import load_runs
-from labwork6.latex import LatexError, TexNotFoundError, build_pdf, write_numbers, write_table
+from labwork6.latex import LatexError, TexNotFoundError, build_pdf, report_layout, write_numbers, write_table
 from labwork6.report_data import ReportData
 from labwork6.report_figures import write_figures
 from labwork6.report_numbers import SECTIONS, report_numbers
 from labwork6.report_numbers.design import AUTHOR_PLACEHOLDER
 from labwork6.report_tables import TABLES
+
+#: The pages the report's body (up to its conclusion; then the references and the appendix) may take.
+BODY_PAGES = (8, 10)
+#: How far a box may stick out of the text block (pt), and how much a table may be shrunk to fit the
+#: line (its 9 pt text stays above 8.5 pt).
+OVERFULL_LIMIT, TABLE_SHRINK_LIMIT = 10.0, 0.05
+#: The report's text width (A4, 2.3 cm margins: 16.4 cm), in pt.
+TEXT_WIDTH_PT = 466.0
+
+
+def layout_problems(report_dir="report", body_pages: tuple[int, int] = BODY_PAGES,
+                    allow_missing: tuple[str, ...] = ()) -> list[str]:
+    """What the last build of the report in ``report_dir`` breaks of its layout rules, in words (empty
+    when nothing): the body's pages outside ``body_pages``, a box sticking out more than
+    :data:`OVERFULL_LIMIT`, a figure missing (unless its name contains one of ``allow_missing``) or
+    wider than the line, a table shrunk by more than :data:`TABLE_SHRINK_LIMIT`, an undefined reference."""
+    layout = report_layout(report_dir)
+    problems = []
+    if layout["body_pages"] is None or not body_pages[0] <= layout["body_pages"] <= body_pages[1]:
+        problems.append(f"the body takes {layout['body_pages']} pages, not {body_pages[0]}-{body_pages[1]}")
+    problems += [f"a box sticks out {width:g} pt" for width in layout["overfull"] if width >= OVERFULL_LIMIT]
+    problems += [f"figure missing: {name}" for name in layout["missing_figures"]
+                 if not any(allowed in name for allowed in allow_missing)]
+    problems += [f"figure wider than the line: {name}" for name in layout["shrunk_figures"]]
+    problems += [f"a table {width:g} pt wide shrunk to the line" for width in layout["shrunk_tables"]
+                 if width > (1 + TABLE_SHRINK_LIMIT) * TEXT_WIDTH_PT]
+    if layout["undefined_references"]:
+        problems.append("undefined references")
+    return problems
 
 
 def report_author(start) -> str | None:
@@ -59,8 +90,7 @@ def write_report_inputs(runs_root="runs", profile: str = "default", out_dir="rep
         runs_root: the folder of run folders (``<runs_root>/<profile>/...``).
         profile: the profile whose completed runs are read (shown in the report).
         out_dir: where the tables (``.tex``, ``.csv``, ``.md``) and ``numbers.tex`` go.
-        figures_dir: where the figures go (and where notebook 04's ``filters_<model>.png``
-            etc. are looked for).
+        figures_dir: where the figures go (all drawn here, from the runs and their saved models).
         dataset: which dataset's runs (default: see :func:`labwork6.comparison.load_runs`).
         baseline: also compare with the RBF SVC baseline, fitted into run folders next to
             the runs where they are missing (:func:`labwork6.baseline.ensure_baselines`).
@@ -98,6 +128,6 @@ def report_summary(written: Iterable[Path]) -> pd.DataFrame:
 
 
 __all__ = [
-    "AUTHOR_PLACEHOLDER", "LatexError", "SECTIONS", "TABLES", "TexNotFoundError", "build_pdf", "report_author",
-    "report_numbers", "report_summary", "write_report_inputs",
+    "AUTHOR_PLACEHOLDER", "BODY_PAGES", "LatexError", "SECTIONS", "TABLES", "TexNotFoundError", "build_pdf",
+    "layout_problems", "report_author", "report_layout", "report_numbers", "report_summary", "write_report_inputs",
 ]

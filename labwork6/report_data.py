@@ -42,39 +42,6 @@ from labwork6.recipes import build_network, run_dataset
 STUDY_TABLES = ("remedy_selection", "remedy_ablation", "learning_curve")
 
 
-def gradcam_reading(run: dict) -> dict:
-    """What the Grad-CAM maps of a run's network show: ``layer`` (:func:`labwork6.features.gradcam_layer`,
-    the last convolutional block) and ``map`` (its ``h×w``); with the run's ``model.keras`` and
-    one-channel images, also over all test images ``bright_share`` (the share of the heatmap's
-    weight on the pixels brighter than their image's mean: a digit's strokes), ``bright_area``
-    (the share of the image those pixels cover) and ``images`` (those with a non-empty map)."""
-    from labwork6 import features
-
-    model = build_network(run["config"])
-    layer = features.gradcam_layer(model)
-    height, width = model.get_layer(layer).output.shape[1:3]
-    reading = {"layer": layer, "map": f"{height}×{width}"}
-    if not (Path(run["run_dir"]) / "model.keras").exists() or int(run["config"]["raw_input_shape"][-1]) != 1:
-        return reading
-    from labwork6.evaluate import load_test_split, load_trained
-
-    try:
-        trained, _ = load_trained(run["run_dir"])
-        images = load_test_split(run["run_dir"])[0].test.images
-    except (ValueError, FileNotFoundError) as error:  # an older run format, or a changed split
-        print(f"[labwork6] warning: Grad-CAM not measured for {run['run_dir']}: {error}")
-        return reading
-    heat = features.grad_cam(trained, images, layer_name=layer)
-    gray = images[..., 0].astype(float)
-    bright = gray > gray.mean(axis=(1, 2), keepdims=True)
-    weight = heat.sum(axis=(1, 2))
-    kept = weight > 0
-    if kept.any():
-        reading.update(bright_share=float(((heat * bright).sum(axis=(1, 2))[kept] / weight[kept]).mean()),
-                       bright_area=float(bright[kept].mean()), images=int(kept.sum()))
-    return reading
-
-
 def _of_runs(function) -> cached_property:
     """A cached attribute of :class:`ReportData`: ``function(runs, baseline)``."""
     return cached_property(lambda data: function(data.runs, data.baseline))
@@ -219,27 +186,56 @@ class ReportData:
         return digits_writers() if self.subject["config"]["dataset"] == "digits" else None
 
     @cached_property
-    def gradcam(self) -> dict[str, dict]:
-        """:func:`gradcam_reading` of the first run of each compared network."""
-        return {family: gradcam_reading(self.first_run(family)) for family in ("vgg", "resnet")
-                if self.first_run(family)}
-
-    @cached_property
-    def trained_filters(self) -> dict[str, np.ndarray]:
-        """The first-layer kernels of the first run of each compared network, from its
-        ``model.keras`` (families without one are left out)."""
+    def trained_models(self) -> dict[str, object]:
+        """The trained model (``model.keras``) of the first run of each compared network; families
+        without one (or with an older run format) are left out."""
         from labwork6.evaluate import load_trained
-        from labwork6.features import first_layer_filters
 
-        kernels = {}
+        models = {}
         for family in ("vgg", "resnet"):
             run = self.first_run(family)
             if run and (Path(run["run_dir"]) / "model.keras").exists():
                 try:
-                    kernels[family] = first_layer_filters(load_trained(run["run_dir"])[0])
+                    models[family] = load_trained(run["run_dir"])[0]
                 except ValueError as error:  # an older run format
-                    print(f"[labwork6] warning: first-layer filters not read from {run['run_dir']}: {error}")
+                    print(f"[labwork6] warning: the trained model of {run['run_dir']} is not read: {error}")
+        return models
+
+    @cached_property
+    def trained_filters(self) -> dict[str, np.ndarray]:
+        """The first-layer kernels of :attr:`trained_models`."""
+        from labwork6.features import first_layer_filters
+
+        return {family: first_layer_filters(model) for family, model in self.trained_models.items()}
+
+    @cached_property
+    def initial_filters(self) -> dict[str, np.ndarray]:
+        """The first-layer kernels each network of :attr:`trained_filters` started from, rebuilt
+        as training built them: ``keras.utils.set_random_seed(seed)``, then the run's network.
+        The bare network (:func:`labwork6.recipes.build_network`) draws the same initial weights
+        as :func:`labwork6.train.build_model`, whose preprocessing and augmentation layers take
+        their own seeds, and it needs no data; a test compares both with a training run's kernels
+        at its first step."""
+        import keras
+
+        from labwork6.features import first_layer_filters
+
+        kernels = {}
+        for family in self.trained_filters:
+            config = self.first_run(family)["config"]
+            keras.utils.set_random_seed(int(config["seed"]))  # as labwork6.train does before building
+            kernels[family] = first_layer_filters(build_network(config))
         return kernels
+
+    @cached_property
+    def feature_image(self) -> tuple[int, np.ndarray] | None:
+        """The test image the feature-map figures follow: the first of the VGG's first run's test
+        split (its id in the source and the raw image), None without a run."""
+        run = self.first_run("vgg") or self.first_run("resnet")
+        if run is None:
+            return None
+        test = run_dataset(run["config"]).test
+        return int(test.ids[0]), test.images[0]
 
     @cached_property
     def vgg_model(self):
@@ -263,4 +259,4 @@ class ReportData:
         return None if name is None else self.at(model_label(name), column)
 
 
-__all__ = ["STUDY_TABLES", "ReportData", "gradcam_reading"]
+__all__ = ["STUDY_TABLES", "ReportData"]

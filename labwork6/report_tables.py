@@ -10,6 +10,7 @@ from collections.abc import Callable
 import keras
 import pandas as pd
 
+from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.comparison import (
     data_table,
     format_corruption_summary,
@@ -19,12 +20,14 @@ from labwork6.comparison import (
     format_runs_table,
     model_label,
     per_class_table,
+    pooled_rows,
     recipe_table,
 )
-from labwork6.latex import Table, fixed, shape_text, thousands
+from labwork6.latex import Table, fixed, shape_text, tex_escape, thousands
 from labwork6.models import facts as model_facts
 from labwork6.models import layer_table
 from labwork6.report_data import ReportData
+from labwork6.report_numbers.blocks import block_table, format_block_table
 
 # --------------------------------------------------------------------------- from built models
 
@@ -71,30 +74,38 @@ def vgg_vs_resnet50_table() -> pd.DataFrame:
     return frame
 
 
+# short: the ResNet's layer table must fit the page at footnotesize
 _LAYER_TYPES = {"Conv2D": "conv", "MaxPooling2D": "max pool", "Flatten": "flatten", "Dense": "dense",
-                "BatchNormalization": "batch norm", "Activation": "activation"}
+                "BatchNormalization": "BN", "Activation": "activation", "Add": "add",
+                "GlobalAveragePooling2D": "avg pool"}
 _NOT_SHOWN = (keras.layers.InputLayer, keras.layers.Dropout, keras.layers.ReLU, keras.layers.Activation)
 
 
+def _input_shape(layer) -> tuple:
+    """A layer's input shape without the batch axis (the first input of an ``Add``)."""
+    inputs = layer.input if not isinstance(layer.input, (list, tuple)) else layer.input[0]
+    return tuple(int(d) for d in inputs.shape[1:])
+
+
 def architecture_table(model: keras.Model) -> pd.DataFrame:
-    """The layers of a built VGG with the slides' quantities, one row per weight, batch
-    normalisation or pooling layer (dropout and activation layers, which have no parameters
-    and keep the shape, are left out).
+    """The layers of a built VGG or ResNet with the slides' quantities, one row per weight,
+    batch normalisation, pooling or addition layer (dropout and activation layers, which have no
+    parameters and keep the shape, are left out).
 
     Columns: ``Layer``, ``Type``, ``Input`` (H×W×D), ``F``, ``S``, ``P``, ``K``,
     ``Output`` from ``((H - F + 2P)/S + 1) × ((W - F + 2P)/S + 1) × K``, ``K(F·F·D+1)``
-    (for a dense layer F = 1 and D is its input length), ``Parameters`` (Keras'
-    ``count_params``) and ``Multiply-adds``; a last row ``total`` (all layers).
+    (``K·F·F·D`` for a convolution without bias; for a dense layer F = 1 and D is its input
+    length), ``Parameters`` (Keras' ``count_params``) and ``Multiply-adds``; a last row ``total``.
     """
     table = layer_table(model).set_index("name")
     blank = dict.fromkeys(("Type", "Input", "F", "S", "P", "K", "Output", "K(F·F·D+1)"), "")
     rows = []
     for layer in model.layers:
-        if isinstance(layer, _NOT_SHOWN):
+        if isinstance(layer, _NOT_SHOWN) or layer.name not in table.index:
             continue
         info = table.loc[layer.name]
         kind = type(layer).__name__
-        input_shape = tuple(int(d) for d in layer.input.shape[1:])
+        input_shape = _input_shape(layer)
         row = {"Layer": layer.name, **blank, "Type": _LAYER_TYPES.get(kind, kind), "Input": shape_text(input_shape),
                "Output": shape_text(info["output_shape"]), "Parameters": thousands(info["parameters"]),
                "Multiply-adds": thousands(info["multiply_adds"])}
@@ -159,12 +170,40 @@ def _per_class(data: ReportData) -> Table:
                  caption="Per-class precision, recall and F1 on the test split (\\%)." if long_list else None)
 
 
-def _architecture(data: ReportData) -> Table | None:
-    if data.vgg_model is None:
+def _architecture(model: keras.Model | None, caption: str, label: str) -> Table | None:
+    if model is None:
         return None
-    frame = architecture_table(data.vgg_model)
-    # VGG19-BN has 42 rows, which fit one page in the report's float
-    return Table(frame, longtable=len(frame) > 50, column_format="llrrrrrrrrrr")
+    return Table(architecture_table(model), longtable=True, column_format="llrrrrrrrrrr", caption=caption,
+                 label=label)
+
+
+def _blocks(model: keras.Model | None) -> Table | None:
+    if model is None:
+        return None
+    frame = block_table(model)
+    return Table(format_block_table(frame), numeric=frame,
+                 column_format="l>{\\raggedright\\arraybackslash}p{3.7cm}rrrrr")
+
+
+_LAYERS_CAPTION = ("{name} layer by layer, as trained (input {shape}; dropout and activation layers, which have no "
+                   "parameters and keep the shape, are not shown): input, $F$, $S$, $P$, $K$ as in the slides; "
+                   "``Output'' and $K(F\\cdot F\\cdot D+1)$ from "
+                   "Eq.~(\\ref{{eq:output}}){bias}; ``Parameters'' as counted by Keras; multiply-adds per image.")
+
+
+def _layers_of(family: str) -> Callable[[ReportData], Table | None]:
+    def build(data: ReportData) -> Table | None:
+        if not data.roles[family]:
+            return None
+        model = data.vgg_model if family == "vgg" else data.resnet_model
+        run = data.first_run(family)
+        bias = "" if family == "vgg" else " ($K\\cdot F\\cdot D$ per convolution: they have no bias)"
+        caption = _LAYERS_CAPTION.format(name=tex_escape(model_label(data.roles[family])),
+                                         shape=shape_text(run["config"]["input_shape"]).replace("×", "$\\times$"),
+                                         bias=bias)
+        return _architecture(model, caption, f"tab:layers-{family}")
+
+    return build
 
 
 def _data(data: ReportData) -> Table:
@@ -187,20 +226,55 @@ def _every_run(data: ReportData) -> Table:
     return Table(format_runs_table(data.per_run), numeric=data.per_run.set_index(["model", "seed", "fold"]))
 
 
-def _paired(data: ReportData) -> Table | None:
+def _paired(data: ReportData, pooled_only: bool) -> Table | None:
     if data.paired.empty:
         return None
-    shown = format_paired(data.paired)
-    return Table(shown, numeric=data.paired.set_index(["model_a", "model_b", "seed", "fold"]),
-                 column_format="lll" + "r" * shown.shape[1])
+    rows = pooled_rows(data.paired) if pooled_only else data.paired
+    shown = format_paired(rows).rename_axis(index={"Pair (first vs second)": "Pair"})
+    if pooled_only:  # one row per pair and seed: the fold column says "pooled" everywhere
+        shown = shown.droplevel("Fold")
+        if len(data.seeds) == 1:
+            shown = shown.droplevel("Seed")
+    return Table(shown, numeric=rows.set_index(["model_a", "model_b", "seed", "fold"]),
+                 column_format="l" * shown.index.nlevels + "r" * shown.shape[1])
 
 
-def _corruption_types(data: ReportData) -> Table | None:
-    if data.corruption_types.empty:
-        return None
-    shown = format_corruption_summary(data.corruption_types, data.robust_pairs)
-    return Table(shown, numeric=data.corruption_types.set_index(["model", "corruption"]),
-                 column_format="l" + "r" * shown.shape[1])
+def _corruption_types(part: str) -> Callable[[ReportData], Table | None]:
+    """Per corruption type, ``part`` "accuracy" (each model's accuracy with its interval and rank)
+    or "difference" (each pair's paired difference with its interval): two tables that each fit
+    the page."""
+
+    def build(data: ReportData) -> Table | None:
+        if data.corruption_types.empty:
+            return None
+        shown = format_corruption_summary(data.corruption_types, data.robust_pairs)
+        kept = [column for column in shown.columns if column[1].startswith(part)]
+        if not kept:
+            return None
+        shown = shown[kept]
+        shown.columns = ["SVC" if who == model_label(BASELINE_MODEL) else who.replace(" vs ", " – ")
+                         for who, _ in kept]
+        return Table(shown, numeric=data.corruption_types.set_index(["model", "corruption"]) if part == "accuracy"
+                     else data.robust_pairs, column_format="l" + "r" * shown.shape[1])
+
+    return build
+
+
+def _metrics(data: ReportData) -> Table:
+    """The main results table: each model's pooled metrics with intervals and each fold's accuracy
+    (the number of test images, the same for every model, is in the caption)."""
+    shown = data.comparison_shown[1]
+    if shown["Images"].nunique() == 1:
+        shown = shown.drop(columns=["Images", "Runs"])
+    return Table(shown.rename(columns={"Accuracy per fold (%)": "Per fold (%)"}), numeric=data.comparison)
+
+
+def _cost(data: ReportData) -> Table:
+    """Size, training cost and speed, one column per model (the models side by side fit the page)."""
+    shown = data.comparison_shown[0].T
+    shown.index = [f"{group}: {what}" if group else what for group, what in shown.index]
+    shown.index.name = "Per model"
+    return Table(shown, numeric=data.comparison, column_format="l" + "r" * shown.shape[1])
 
 
 def _study_table(name: str, columns: dict[str, str]) -> Callable[[ReportData], Table | None]:
@@ -250,13 +324,15 @@ def _corruptions(data: ReportData) -> Table | None:
 #: Every generated table: (file stem, builder). A builder returns None when the runs do not
 #: allow the table (no VGG, no ResNet, no robustness files); the report then leaves it out.
 TABLES: tuple[tuple[str, Callable[[ReportData], Table | None]], ...] = (
-    ("comparison_cost", lambda data: Table(data.comparison_shown[0], numeric=data.comparison)),
-    ("comparison_metrics", lambda data: Table(data.comparison_shown[1], numeric=data.comparison)),
+    ("comparison_cost", _cost),
+    ("comparison_metrics", _metrics),
     ("runs", _every_run),
-    ("paired", _paired),
+    ("paired", lambda data: _paired(data, pooled_only=True)),
+    ("paired_folds", lambda data: _paired(data, pooled_only=False)),
     ("corruptions", _corruptions),
     ("robustness", _robustness),
-    ("corruption_types", _corruption_types),
+    ("corruption_types", _corruption_types("accuracy")),
+    ("corruption_differences", _corruption_types("difference")),
     ("remedy_selection", _study_table("remedy_selection", {
         "seed": "Seed", "contrast_augmentation": "RandomContrast", "val_images": "Images", "clean": "Clean (%)",
         "contrast": "Contrast (%)", "mean_corruption": "All corruptions (%)"})),
@@ -268,9 +344,10 @@ TABLES: tuple[tuple[str, Callable[[ReportData], Table | None]], ...] = (
         "accuracy": "Accuracy (%)", "accuracy_low": "low", "accuracy_high": "high"})),
     ("per_class", _per_class),
     ("vgg_vs_resnet50", _slide),
-    ("architecture", _architecture),
-    ("resnet_stages", lambda data: Table(resnet_stages_table(data.resnet_model))
-     if data.roles["resnet"] else None),
+    ("vgg_blocks", lambda data: _blocks(data.vgg_model)),
+    ("resnet_blocks", lambda data: _blocks(data.resnet_model) if data.roles["resnet"] else None),
+    ("vgg_layers", _layers_of("vgg")),
+    ("resnet_layers", _layers_of("resnet")),
     ("recipe", _recipe),
     ("data", _data),
 )

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from labwork6.cli import main
@@ -68,16 +69,63 @@ def test_pipeline_executes_every_notebook_and_builds_the_pdf(smoke_project):
         assert '"outputs": []' in notebook.read_text() or '"execution_count": null' in notebook.read_text()
 
 
+def _pooled_predictions(root: Path, model: str) -> pd.DataFrame:
+    """Every fold's predictions.csv of a model's seed-0 runs, one row per test image, by image id."""
+    folders = sorted((root / "runs" / "smoke").glob(f"digits-{model}-seed0-fold*"))
+    assert folders, model
+    return pd.concat([pd.read_csv(folder / "predictions.csv") for folder in folders]).set_index("image").sort_index()
+
+
 def test_report_numbers_come_from_the_run_folders(smoke_project):
+    """Named macros of numbers.tex against what the run folders hold, computed here from their files."""
+    from scipy.stats import binomtest
+
     root, _, _ = smoke_project
-    runs = sorted((root / "runs" / "smoke").glob("*-seed*/metrics.json"))
-    assert len(runs) >= 6  # VGG19, ResNet19 and the SVC, two folds each
-    generated = "\n".join(p.read_text() for p in (root / "report" / "generated").rglob("*.tex"))
-    for metrics_path in runs:
-        metrics = json.loads(metrics_path.read_text())
-        # at the precision the test split supports (one image of 60 is 1.7 points: no decimals)
-        accuracy = f"{metrics['accuracy'] * 100:.{percent_decimals(metrics['num_test'])}f}"
-        assert re.search(re.escape(accuracy), generated), (metrics_path, accuracy)
+    text = (root / "report" / "generated" / "numbers.tex").read_text()
+    macros = dict(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}", text))
+    vgg, resnet, svc = (_pooled_predictions(root, model) for model in ("vgg19_bn", "resnet19", "svc"))
+    assert vgg.index.equals(resnet.index) and vgg.index.equals(svc.index)  # the same images, each once
+    images = len(vgg)
+    decimals = percent_decimals(images)
+    assert macros["NumTest"] == f"{images:,}" and macros["ErrorTestImages"] == str(images)
+    for name, frame in (("Vgg", vgg), ("Res", resnet), ("Svc", svc)):
+        right = int((frame["prediction"] == frame["label"]).sum())
+        interval = binomtest(right, images).proportion_ci(method="wilson")
+        assert macros[f"{name}AccuracyText"] == (
+            f"{100 * right / images:.{decimals}f}\\% (95\\% interval {100 * interval.low:.{decimals}f}–"
+            f"{100 * interval.high:.{decimals}f}\\%; {right} of {images} images)"), name
+        assert macros[f"{name}ErrorCount"] == str(images - right)
+    vgg_right, res_right = vgg["prediction"] == vgg["label"], resnet["prediction"] == resnet["label"]
+    only_vgg, only_res = int((vgg_right & ~res_right).sum()), int((res_right & ~vgg_right).sum())
+    assert f"{only_vgg + only_res} discordant image" in macros["VerdictVggRes"]
+    assert f"({only_vgg} against {only_res};" in macros["VerdictVggRes"]
+    assert macros["SharedErrorCount"] == str(int((~vgg_right & ~res_right).sum()))
+    config = json.loads(next((root / "runs" / "smoke").glob("digits-vgg19_bn-seed0-fold0of*/config.json")).read_text())
+    assert macros["VggParameters"] == f"{config['parameters']['total']:,}"
+    # convergence: the runs whose kept epoch is their last one, read from metrics.json and history.csv
+    kept = 0
+    for folder in (root / "runs" / "smoke").glob("digits-*-seed0-fold*"):
+        if (folder / "history.csv").exists():
+            epochs = len((folder / "history.csv").read_text().strip().splitlines()) - 1
+            kept += json.loads((folder / "metrics.json").read_text())["best_epoch"] == epochs
+    assert macros["RunsKeptLast"] == str(kept)
+    assert "\\VggBlocksAgreetrue" in text and "\\ResBlocksAgreetrue" in text
+
+
+def test_report_pdf_layout(smoke_project):
+    """The smoke report: its body within report.BODY_PAGES (8-10 pages, as the default report's), nothing
+    sticking out 10 pt or more, no table shrunk under 8.5 pt, every figure there, drawn no wider than the
+    text (so its 8 pt stay 8 pt), no undefined reference."""
+    from labwork6.report import layout_problems
+
+    root, _, _ = smoke_project
+    report_dir = root / "report"
+    assert layout_problems(report_dir) == []
+    text = (report_dir / "generated" / "numbers.tex").read_text()
+    figures = re.findall(r"\\newcommand\{\\[A-Za-z]+Figure\}\{(.*)\}", text)
+    assert len(figures) >= 10 and "n/a" not in figures  # the smoke runs give every figure
+    for figure in figures:
+        assert (report_dir / figure).exists(), figure
 
 
 def test_every_image_of_the_smoke_set_has_one_test_prediction_per_model(smoke_project):

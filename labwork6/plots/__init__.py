@@ -9,10 +9,11 @@ the report prints take a ``width`` (or ``side``) in inches and keep their text a
 more at that size.
 
 - :mod:`~labwork6.plots.images`: pictures of images and of what a network computes on them
-  (samples, filters, feature maps, Grad-CAM, misclassified images, what normalisation makes of a
-  low-contrast image), and :func:`save_figure`.
+  (samples, filters and what training changed in them, feature maps, Grad-CAM, misclassified
+  images, what normalisation makes of a low-contrast image), and :func:`save_figure`.
 - :mod:`~labwork6.plots.charts`: charts of numbers (training curves, confusion matrices,
-  accuracy under corruptions).
+  accuracy under corruptions), with one marker and line style per model so that lines stay
+  apart in grey print; heatmaps in viridis or magma (perceptually uniform).
 """
 
 import os
@@ -30,10 +31,16 @@ if (
     matplotlib.use("Agg")
 
 # after the backend choice
-from labwork6.plots.charts import plot_confusion_matrix, plot_history, plot_robustness  # noqa: E402
+from labwork6.plots.charts import (  # noqa: E402
+    plot_confusion_matrix,
+    plot_history,
+    plot_robustness,
+    uses_log_scale,
+)
 from labwork6.plots.images import (  # noqa: E402
     plot_contrast_diagnosis,
     plot_feature_maps,
+    plot_filter_change,
     plot_filters,
     plot_gradcam,
     plot_misclassified,
@@ -43,6 +50,7 @@ from labwork6.plots.images import (  # noqa: E402
 )
 
 __all__ = [
-    "plot_confusion_matrix", "plot_contrast_diagnosis", "plot_feature_maps", "plot_filters", "plot_gradcam",
-    "plot_history", "plot_misclassified", "plot_model_errors", "plot_robustness", "plot_samples", "save_figure",
+    "plot_confusion_matrix", "plot_contrast_diagnosis", "plot_feature_maps", "plot_filter_change", "plot_filters",
+    "plot_gradcam", "plot_history", "plot_misclassified", "plot_model_errors", "plot_robustness", "plot_samples",
+    "save_figure", "uses_log_scale",
 ]

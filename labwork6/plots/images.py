@@ -130,6 +130,51 @@ def plot_filters(kernel, max_filters: int = 64, title: str | None = None, width:
     return fig
 
 
+def plot_filter_change(initial, trained, max_filters: int = 16, labels=("initial", "trained"),
+                       title: str | None = None, width: float = 6.4) -> Figure:
+    """The same first-layer filters before and after training: the initial kernels (top row)
+    above the trained ones (bottom row), filter by filter, on one colour scale (viridis, symmetric
+    about 0, with a colour bar), so that what training changed shows in shape and in size.
+
+    Args:
+        initial, trained: ``(F, F, D, K)`` kernels of the same layer (e.g.
+            :func:`labwork6.features.first_layer_filters` of the network as built and as trained);
+            with D > 1 each filter is shown as the mean over its input channels.
+        max_filters: the first K filters up to this many.
+        labels: the two rows' labels, in words.
+        width: figure width in inches (an A4 text width); text is 8 pt.
+    """
+    initial, trained = np.asarray(initial, dtype=np.float32), np.asarray(trained, dtype=np.float32)
+    if initial.ndim != 4 or initial.shape != trained.shape:
+        raise ValueError("`initial` and `trained` must be kernels of one shape (F, F, D, K). "
+                         f"Received: shapes {initial.shape} and {trained.shape}")
+    if len(labels) != 2:
+        raise ValueError(f"`labels` must name the two rows. Received: labels={labels!r}")
+    shown = min(initial.shape[-1], max_filters)
+    rows = [kernel.mean(axis=2)[..., :shown] for kernel in (initial, trained)]
+    limit = max(float(np.abs(row).max()) for row in rows) or 1.0
+    label_width, bar_width = 0.75, 0.55
+    cell = (width - label_width - bar_width) / shown
+    height = 2 * cell * 1.08 + (0.3 if title else 0.1)
+    fig, axes = plt.subplots(2, shown, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(left=label_width / width, right=1 - bar_width / width, bottom=0.05 / height,
+                        top=1 - (0.3 if title else 0.05) / height, wspace=0.08, hspace=0.08)
+    image = None
+    for row, (kernel, label) in enumerate(zip(rows, labels, strict=True)):
+        for column in range(shown):
+            ax = axes[row, column]
+            image = ax.imshow(kernel[..., column], cmap="viridis", vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    colorbar = fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.6 / width, pad=0.1 / width)
+    colorbar.ax.tick_params(labelsize=8)
+    colorbar.set_label("weight", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8, x=label_width / width, ha="left")
+    return fig
+
+
 def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: int = 16,
                       width: float = 6.4) -> Figure:
     """Feature maps of several layers for one image: one row per layer.
@@ -139,7 +184,8 @@ def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: 
             the first image), e.g. from :func:`labwork6.features.feature_maps`.
         image: the input image, drawn first when given.
         max_channels: per layer, the channels with the largest mean activation, strongest
-            first (most channels of a ReLU layer are near zero for any one image).
+            first (most channels of a ReLU layer are near zero for any one image), each titled
+            by its channel number ("ch 12").
         width: figure width in inches (an A4 text width); text is 8 pt, with room above
             for a ``suptitle``.
     """
@@ -184,10 +230,10 @@ def plot_feature_maps(maps: Mapping[str, np.ndarray], image=None, max_channels: 
             )
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"#{strongest[column]}", fontsize=8, pad=2)
+            ax.set_title(f"ch {strongest[column]}", fontsize=8, pad=2)
         height, width, channels = array.shape
         axes[row, 0].set_ylabel(
-            f"{name}\n{height}x{width}x{channels}", rotation=0, ha="right", va="center", fontsize=8
+            f"{name}\n{height}×{width}×{channels}", rotation=0, ha="right", va="center", fontsize=8
         )
         row += 1
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
@@ -198,8 +244,8 @@ def plot_gradcam(
     images, heatmaps, titles: Sequence[str] | None = None, alpha: float = 0.45, columns: int = 8,
     width: float = 6.4,
 ) -> Figure:
-    """Grad-CAM heatmaps over their images: each image on top, the heatmap (jet
-    colour map, red = most evidence) over it underneath.
+    """Grad-CAM heatmaps over their images: each image on top, the heatmap (magma, a
+    perceptually uniform colour map: bright = most evidence) over it underneath.
 
     Args:
         images: ``(N, H, W, C)``, the images the heatmaps were computed for.
@@ -237,7 +283,7 @@ def plot_gradcam(
             continue
         _show(top, images[index], title=titles[index] if titles is not None else None)
         _show(bottom, images[index])
-        bottom.imshow(heatmaps[index], cmap="jet", alpha=alpha, vmin=0, vmax=1, interpolation="bilinear")
+        bottom.imshow(heatmaps[index], cmap="magma", alpha=alpha, vmin=0, vmax=1, interpolation="bilinear")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     return fig
 
@@ -269,8 +315,9 @@ def plot_model_errors(images, y_true, predictions: Mapping[str, Sequence[int]], 
                       shared_by: Sequence[str] | None = None, indices=None, max_images: int = 24,
                       columns: int = 8, width: float = 6.4) -> Figure:
     """The test images that at least one model of ``shared_by`` gets wrong: above each its
-    number and true class, below it every model's prediction (red when wrong); a red frame
-    marks the errors every model of ``shared_by`` shares. Shared errors first, then by number.
+    number and true class, below it every model's prediction (red and bold when wrong); a thick
+    red frame marks the errors every model of ``shared_by`` shares. Shared errors first, then by
+    number.
 
     Args:
         predictions: ``{short model name: predicted labels}`` on ``images``.
@@ -313,8 +360,10 @@ def plot_model_errors(images, y_true, predictions: Mapping[str, Sequence[int]], 
         for spine in ax.spines.values():
             spine.set(color="red" if every[index] else "0.6", linewidth=2.5 if every[index] else 0.8)
         for number, (name, predicted) in enumerate(predictions.items()):
+            # wrong answers in red and bold, so that they still stand out in grey print
             ax.text(0.5, -0.04 - number * line / cell, f"{name}: {class_names[predicted[index]]}", fontsize=8,
-                    ha="center", va="top", transform=ax.transAxes, color="red" if wrong[name][index] else "black")
+                    ha="center", va="top", transform=ax.transAxes, color="red" if wrong[name][index] else "black",
+                    fontweight="bold" if wrong[name][index] else "normal")
     return fig
 
 

@@ -7,10 +7,11 @@ dict of macro name -> value (:data:`SECTIONS`); :func:`report_numbers` merges th
 entry in its section's dict. Verdicts ("more accurate than", "cannot be told apart") are
 worded here from the paired tests and integer counts, never from comparing two floats.
 
-- :mod:`~labwork6.report_numbers.design`: the runs, data, recipe and budget, architectures, costs.
+- :mod:`~labwork6.report_numbers.design`: the runs, data, recipe and budget, architectures (block by
+  block: :mod:`~labwork6.report_numbers.blocks`), costs.
 - :mod:`~labwork6.report_numbers.results`: metrics with intervals, the baseline, the verdicts.
 - :mod:`~labwork6.report_numbers.analysis`: robustness (per corruption type, the contrast diagnosis),
-  ``make study``'s results, errors, speed, feature maps and Grad-CAM.
+  ``make study``'s results, errors, speed, and what training changed in the first-layer filters.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from labwork6.report_numbers.analysis import (
 from labwork6.report_numbers.design import (
     architecture_numbers,
     augmentation_text,
+    block_numbers,
     budget_numbers,
     cost_numbers,
     data_numbers,
@@ -49,7 +51,7 @@ SECTIONS: tuple[Callable[[ReportData], dict], ...] = (
     run_numbers, data_numbers, writer_numbers, model_numbers, curve_numbers, recipe_numbers, budget_numbers,
     baseline_numbers, verdict_numbers, robustness_numbers, contrast_numbers, study_numbers, error_numbers,
     class_numbers, speed_numbers, filter_numbers, feature_numbers, architecture_numbers,
-    cost_numbers, reference_numbers,
+    cost_numbers, block_numbers, reference_numbers,
 )
 
 

@@ -1,18 +1,18 @@
-"""The report's numbers from the analyses: robustness under corruptions, the misclassified
-test images, inference speed, and what the feature maps and Grad-CAM maps show."""
+"""The report's numbers from the analyses: robustness under corruptions (per type, the contrast
+diagnosis, ``make study``'s remedy), the misclassified test images, inference speed, and what
+training changed in the first-layer filters."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
 from labwork6.comparison import MEAN_ROW, model_label, per_class_table, prose_label, summed_confusion_matrix
 from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, shape_text, thousands
 from labwork6.report_numbers.results import PAIRS, pair_models
-from labwork6.report_numbers.wording import figure_path, known, percent, times, words
+from labwork6.report_numbers.wording import figure_path, known, percent, words
 from labwork6.robustness import CORRUPTIONS, SEVERITIES
 
 if TYPE_CHECKING:
@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 #: How many shared errors the prose names one by one.
 LISTED_ERRORS = 6
 #: The most misclassified images the error figure of :mod:`labwork6.report_figures` shows.
-ERRORS_SHOWN = 21
+ERRORS_SHOWN = 14
+#: First-layer filters the report shows per network before and after training.
+FILTERS_SHOWN = 16
+#: Channels per block in the report's feature-map figures.
+CHANNELS_SHOWN = 8
 
 
 def _robust_verdict(rows, first: str, second: str) -> str:
@@ -118,18 +122,23 @@ def contrast_numbers(data: ReportData) -> dict:
         return {"HaveContrastDiagnosis": False, "ContrastText": None,
                 "ContrastFigure": figure_path(data.figures_dir, None)}
     clean, first = frame.iloc[0], frame[frame["severity"] == 1].iloc[0]
+    augmented = (data.first_run("vgg") or data.runs[0])["config"].get("contrast_augmentation")
     text = (f"After the model's normalisation (the training split's mean and std) a black background pixel, 0 in "
-            f"every training image, is always at {clean['background']:.2f}; under the contrast corruption at severity "
+            f"every raw training image, is at {clean['background']:.2f}; under the contrast corruption at severity "
             f"1 (every pixel's distance from its image's mean times {first['factor']:g}) the background turns grey, "
             f"at {first['background']:.2f} on average, {first['background_shift']:.2f} training standard deviations "
-            f"above any background the networks were trained on, while the strokes come down from "
-            f"{clean['strokes']:.2f} to {first['strokes']:.2f}: the stroke-to-background contrast the networks "
-            f"learned on ({clean['stroke_contrast']:.2f}) shrinks to {first['stroke_contrast']:.2f}")
+            f"higher, while the strokes come down from {clean['strokes']:.2f} to {first['strokes']:.2f}: the "
+            f"stroke-to-background contrast of the clean digits ({clean['stroke_contrast']:.2f}) shrinks to "
+            f"{first['stroke_contrast']:.2f}. "
+            + (f"Without augmentation no training image has such a background; these runs' RandomContrast("
+               f"{augmented:g}) augmentation shows the networks lifted backgrounds during training"
+               if augmented else "No training image of these runs has such a background: the training "
+                                 "augmentation does not change contrast"))
     return {"HaveContrastDiagnosis": True, "ContrastText": text,
             "ContrastBackgroundClean": fixed(clean["background"], 2),
             "ContrastBackgroundOne": fixed(first["background"], 2),
             "ContrastShiftOne": fixed(first["background_shift"], 2),
-            "ContrastFigure": figure_path(data.figures_dir, "contrast_diagnosis.png")}
+            "ContrastFigure": figure_path(data.figures_dir, "contrast_diagnosis.pdf")}
 
 
 def _error_list(frame, vgg: str, resnet: str, class_names) -> str:
@@ -152,7 +161,7 @@ def error_numbers(data: ReportData) -> dict:
     the SVC), which ones; and the shared errors of every seed."""
     vgg, resnet = data.roles["vgg"], data.roles["resnet"]
     frame = data.errors
-    numbers = {"ErrorsFigure": figure_path(data.figures_dir, "errors.png"), "ErrorSeed": data.error_seed}
+    numbers = {"ErrorsFigure": figure_path(data.figures_dir, "errors.pdf"), "ErrorSeed": data.error_seed}
     if frame is None or resnet not in frame:
         return numbers | {"HaveErrorAnalysis": False}
     class_names = data.first_run("vgg")["config"]["class_names"]
@@ -180,25 +189,33 @@ def error_numbers(data: ReportData) -> dict:
 
 
 def class_numbers(data: ReportData) -> dict:
-    """Per network, the class with the lowest F1 (mean over seeds) and the most frequent
-    confusion of the confusion matrix summed over seeds."""
+    """Per network, from the confusion matrix summed over its runs (every fold, every seed): the
+    class with the most misread images, how many of how many, and the most frequent confusion,
+    as counts (a per-class F1 on a few images moves by whole images)."""
     classes = per_class_table(data.runs)
     fewest = max(1, int(classes["support"].min()))
     numbers = {"ClassImages": fewest, "OneClassImage": fixed(100 / fewest, 1)}
     for prefix, family in (("Vgg", "vgg"), ("Res", "resnet")):
         name = data.roles[family]
         if name is None:
-            numbers.update({f"{prefix}WorstClass": None, f"{prefix}WorstClassFscore": None,
-                            f"{prefix}TopConfusion": None})
+            numbers.update({f"{prefix}ClassErrors": None, f"{prefix}TopConfusion": None})
             continue
-        f1 = classes.loc[name]["f1_mean"]
         matrix = summed_confusion_matrix(data.groups[name]).to_numpy()
+        names = data.groups[name][0]["config"]["class_names"]
+        totals = matrix.sum(axis=1)
+        wrong = totals - np.diag(matrix)
         np.fill_diagonal(matrix, 0)
         true, predicted = np.unravel_index(np.argmax(matrix), matrix.shape)
-        names = data.groups[name][0]["config"]["class_names"]
+        worst = np.flatnonzero(wrong == wrong.max())
+        if wrong.max() == 0:
+            most = "no class has a misread image"
+        elif len(worst) > 3:  # many ties: the count says more than the list
+            most = f"{len(worst)} classes tie for the most misread images, {wrong.max()} each"
+        else:
+            most = (f"the most misread class{'es are' if len(worst) > 1 else ' is'} "
+                    + words([f"{names[index]} ({wrong[index]} of {totals[index]} images)" for index in worst]))
         numbers.update({
-            f"{prefix}WorstClass": f1.idxmin(),
-            f"{prefix}WorstClassFscore": percent(f1.min(), percent_decimals(max(1, int(classes["support"].min())))),
+            f"{prefix}ClassErrors": most,
             f"{prefix}TopConfusion": f"{names[true]} read as {names[predicted]} ({matrix[true, predicted]} "
                                      f"time{'s' if matrix[true, predicted] != 1 else ''})"
             if matrix.max() > 0 else "none",
@@ -206,100 +223,85 @@ def class_numbers(data: ReportData) -> dict:
     return numbers
 
 
-def _inference_layers(model: keras.Model) -> int:
-    """Layers a forward pass runs (the input and dropout, idle at inference, not counted)."""
-    return sum(not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)) for layer in model.layers)
+def ranked_text(name_a: str, mean_a, std_a, name_b: str, mean_b, std_b, what: str, higher_first: bool) -> str:
+    """Two measured means in words, ranked only when their spreads keep them apart (the means
+    differ by more than twice the sum of the standard deviations), else said to overlap."""
+    if is_missing(std_a) or is_missing(std_b):
+        return f"one measurement each gives no spread, so the two are not ranked by {what}"
+    if abs(mean_a - mean_b) <= 2 * (std_a + std_b):
+        return f"the spreads overlap, so neither is ranked first by {what}"
+    first = name_a if (mean_a > mean_b) == higher_first else name_b
+    return f"{first} is first by {what}"
 
 
 def speed_numbers(data: ReportData) -> dict:
-    """Latency (one image) and throughput (batches of 256) of the two networks, and how the
-    measured numbers explain them: time per layer at batch 1, multiply-adds per second in batches."""
-    if not (data.roles["vgg"] and data.roles["resnet"]):
-        return {"SpeedText": None}
-    models = {"vgg": data.vgg_model, "resnet": data.resnet_model}
-    values = {family: {key: data.value(family, f"{key}_mean") for key in ("inference_latency_ms",
-                                                                          "inference_throughput")}
-              | {"adds": data.value(family, "multiply_adds"), "layers": _inference_layers(models[family]),
-                 "name": model_label(data.roles[family])} for family in models}
-    if any(is_missing(value) for family in values.values() for value in family.values()):
-        return {"SpeedText": None}
-    vgg, res = values["vgg"], values["resnet"]
-    sooner = min((vgg, res), key=lambda v: v["inference_latency_ms"])
-    busier = max((vgg, res), key=lambda v: v["inference_throughput"])
-    if sooner is not busier:
-        text = (f"The two measures rank the networks in opposite orders: {sooner['name']} classifies one image "
-                f"sooner, {busier['name']} more images per second in batches. ")
-    else:
-        text = f"Both measures put {sooner['name']} first. "
-    per_layer = {v["name"]: v["inference_latency_ms"] / v["layers"] for v in (vgg, res)}
-    rate = {v["name"]: v["inference_throughput"] * v["adds"] / 1e9 for v in (vgg, res)}
-    text += (f"At batch 1, {vgg['name']} runs {vgg['layers']} layers in {vgg['inference_latency_ms']:.1f} ms "
-             f"and {res['name']} {res['layers']} layers in {res['inference_latency_ms']:.1f} ms, "
-             f"{words([f'{value:.2f} ms' for value in per_layer.values()])} per layer")
-    similar = max(per_layer.values()) < 1.5 * min(per_layer.values())
-    text += (": about the same time per layer, so one image's latency follows the number of layers (each has a "
-             "fixed cost) more than its arithmetic. " if similar else
-             ": the time per layer differs, so the number of layers alone does not explain the latencies. ")
-    text += (f"In batches of 256 they process {vgg['inference_throughput']:.0f} and "
-             f"{res['inference_throughput']:.0f} images per second at {vgg['adds'] / 1e6:.1f} and "
-             f"{res['adds'] / 1e6:.1f} million multiply-adds per image, "
-             f"{words([f'{value:.1f}' for value in rate.values()])} G multiply-adds per second")
-    similar = max(rate.values()) < 1.5 * min(rate.values())
-    text += (": similar rates, so the throughput follows the multiply-adds per image" if similar else
-             ": different rates, so the multiply-adds alone do not explain the throughputs")
-    return {"SpeedText": text}
+    """Latency (one image) and throughput (batches of 256) of the two networks, mean ± std over
+    their runs, each ranked only when the spreads keep the means apart (:func:`ranked_text`)."""
+    keys = {"inference_latency_ms": ("latency", 1, " ms", False),
+            "inference_throughput": ("throughput", 0, " images/s", True)}
+    if not (data.roles["vgg"] and data.roles["resnet"]) or any(
+            is_missing(data.value(family, f"{key}_mean")) for family in ("vgg", "resnet") for key in keys):
+        return {"SpeedText": None, "HaveSpeed": False}
+    names = {family: model_label(data.roles[family]) for family in ("vgg", "resnet")}
+    parts = {}
+    for key, (what, decimals, unit, higher_first) in keys.items():
+        found = {family: (data.value(family, f"{key}_mean"), data.value(family, f"{key}_std")) for family in names}
+        measured = words([f"{names[family]} {format_mean_std(mean, std, percent=False, decimals=decimals)}{unit}"
+                          for family, (mean, std) in found.items()])
+        ranking = ranked_text(names["vgg"], *found["vgg"], names["resnet"], *found["resnet"], what, higher_first)
+        parts[what] = f"{measured} ({ranking})"
+    return {"HaveSpeed": True, "SpeedText": f"one image took {parts['latency']}; in batches of 256 the networks "
+                                            f"classified {parts['throughput']}"}
+
+
+def filter_change(initial: np.ndarray, trained: np.ndarray) -> dict:
+    """How training changed a layer's kernels ``(F, F, D, K)``, each filter against its own initial
+    values: ``change`` (the norm of the change over the initial norm, all filters together),
+    ``scale`` (trained norm over initial norm) and ``correlation`` (the mean over the filters of
+    the correlation between a filter's initial and trained weights: 1 when only its size changed)."""
+    first, last = (np.asarray(kernel, float).reshape(-1, np.shape(kernel)[-1]) for kernel in (initial, trained))
+    if first.shape != last.shape:
+        raise ValueError(f"`initial` and `trained` must have one shape. Received: {np.shape(initial)} and "
+                         f"{np.shape(trained)}")
+    correlations = [np.corrcoef(first[:, index], last[:, index])[0, 1] for index in range(first.shape[1])]
+    return {"change": float(np.linalg.norm(last - first) / np.linalg.norm(first)),
+            "scale": float(np.linalg.norm(last) / np.linalg.norm(first)),
+            "correlation": float(np.nanmean(correlations))}
 
 
 def filter_numbers(data: ReportData) -> dict:
-    """Whether the two networks' trained first-layer filters are alike (same shape, and at most a
-    quarter of their mean magnitude apart) and whether a fresh pair built with the runs' seed
-    starts from the same kernels: why the two filter pictures can look the same."""
-    kernels = data.trained_filters
-    if len(kernels) < 2 or kernels["vgg"].shape != kernels["resnet"].shape:
-        return {"FiltersAlike": False, "FilterDifference": None, "FilterMagnitude": None, "FilterSeed": None}
-    from labwork6.features import first_layer_filters
-    from labwork6.recipes import build_network
-
-    runs = {family: data.first_run(family) for family in kernels}
-    fresh = {}
-    for family, run in runs.items():
-        keras.utils.set_random_seed(int(run["config"]["seed"]))  # as the training does before building
-        fresh[family] = first_layer_filters(build_network(run["config"]))
-    same_start = bool(np.allclose(fresh["vgg"], fresh["resnet"]))
-    difference = float(np.abs(kernels["vgg"] - kernels["resnet"]).max())
-    magnitude = float(np.abs(kernels["vgg"]).mean())
-    return {"FiltersAlike": same_start and difference < 0.25 * magnitude, "FilterDifference": fixed(difference, 2),
-            "FilterMagnitude": fixed(magnitude, 2), "FilterSeed": int(runs["vgg"]["config"]["seed"])}
+    """Each network's first-layer kernels after training against the same network's initial
+    kernels (``ReportData.initial_filters``, rebuilt from the run's seed): :func:`filter_change`."""
+    numbers = {}
+    for prefix, family in (("Vgg", "vgg"), ("Res", "resnet")):
+        trained, initial = data.trained_filters.get(family), data.initial_filters.get(family)
+        found = filter_change(initial, trained) if trained is not None and initial is not None else {}
+        numbers.update({f"{prefix}FiltersRead": bool(found),
+                        f"{prefix}FilterChange": known(lambda value: fixed(100 * value, 1 if value < 0.1 else 0),
+                                                       found.get("change")),
+                        f"{prefix}FilterScale": known(lambda value: fixed(value, 2), found.get("scale")),
+                        f"{prefix}FilterCorrelation": known(lambda value: fixed(value, 2), found.get("correlation")),
+                        f"{prefix}FilterSeed": int(data.first_run(family)["config"]["seed"]) if found else None})
+    return numbers
 
 
 def feature_numbers(data: ReportData) -> dict:
-    """The first-layer filters, the first and last feature maps shown, and the Grad-CAM layer,
-    its map size and where its heatmaps put their weight (:func:`labwork6.report_data.gradcam_reading`)."""
+    """The first-layer filters (count and shape) and the feature maps the appendix figure shows
+    (the first and last block outputs, and the test image they follow)."""
     from labwork6 import features
 
-    numbers = {}
+    image = data.feature_image
+    numbers = {"FeatureImage": image[0] if image else None, "ChannelsShown": CHANNELS_SHOWN}
     for prefix, family, model in (("Vgg", "vgg", data.vgg_model), ("Res", "resnet", data.resnet_model)):
         if data.roles[family] is None:
-            numbers.update({f"{prefix}GradcamRead": False, f"{prefix}GradcamLayer": None,
-                            f"{prefix}GradcamMap": None})
+            numbers.update({f"{prefix}FilterCount": None, f"{prefix}FilterShape": None, f"{prefix}FiltersShown": None})
             continue
         kernel = features.first_layer_filters(model)
         blocks = features.block_output_layers(model)
         first, last = (shape_text(model.get_layer(name).output.shape[1:]) for name in (blocks[0], blocks[-1]))
-        reading = data.gradcam.get(family, {})
-        share, area = reading.get("bright_share"), reading.get("bright_area")
-        numbers.update({
-            f"{prefix}FilterCount": kernel.shape[-1], f"{prefix}FilterShape": shape_text(kernel.shape[:3]),
-            f"{prefix}FirstMapLayer": blocks[0], f"{prefix}FirstMap": first,
-            f"{prefix}LastMapLayer": blocks[-1], f"{prefix}LastMapShape": last,
-            f"{prefix}GradcamLayer": reading.get("layer"), f"{prefix}GradcamMap": reading.get("map"),
-            f"{prefix}GradcamRead": share is not None, f"{prefix}GradcamImages": reading.get("images"),
-            f"{prefix}GradcamBright": known(lambda value: fixed(100 * value, 0), share),
-            f"{prefix}GradcamArea": known(lambda value: fixed(100 * value, 0), area),
-            f"{prefix}GradcamWord": known(lambda a, b: "more than" if a > 1.1 * b else "less than" if a < 0.9 * b
-                                          else "about as much as", share, area),
-            f"{prefix}GradcamRatio": times(share, area),
-        })
+        numbers.update({f"{prefix}FilterCount": kernel.shape[-1], f"{prefix}FilterShape": shape_text(kernel.shape[:3]),
+                        f"{prefix}FiltersShown": min(FILTERS_SHOWN, kernel.shape[-1]),
+                        f"{prefix}FirstMap": first, f"{prefix}LastMapShape": last})
     return numbers
 
 

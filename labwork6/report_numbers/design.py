@@ -14,6 +14,7 @@ from labwork6.models import facts as model_facts
 from labwork6.models import layer_table
 from labwork6.models.summary import check_formulas
 from labwork6.recipes import build_network
+from labwork6.report_numbers.blocks import block_formula_mismatches, block_table, padding_share
 from labwork6.report_numbers.wording import known, seeds_text, times, words
 
 if TYPE_CHECKING:
@@ -23,10 +24,23 @@ OPTIMIZER_LABELS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD with Nesterov 
 #: The largest pixel value: the datasets hold uint8 images, which the model's preprocessing
 #: divides by 255 before normalising.
 PIXEL_MAX = int(np.iinfo(np.uint8).max)
-#: What the title page shows until the student sets ``author`` under ``[tool.labwork6]`` in pyproject.toml.
-AUTHOR_PLACEHOLDER = "Student name not set (author, under [tool.labwork6] in pyproject.toml)"
-#: The slides' dense-layer example: a 64x64x3 image into one layer of 1000 units.
-BLOWUP = {"side": 64, "channels": 3, "units": 1000}
+#: What the title page shows until the student sets ``author`` under ``[tool.labwork6]`` in pyproject.toml
+#: (the README tells them to): neutral text, so that a printed report never shows a warning.
+AUTHOR_PLACEHOLDER = "Student name"
+
+
+def pixel_text(dataset: str) -> str:
+    """Where a dataset's pixel values come from, in words: for digits, its 17 grey levels (read from
+    ``load_digits``) stretched to 0-255 by :mod:`labwork6.data`; for the others, 8-bit images."""
+    if dataset != "digits":
+        return f"The images arrive as 8-bit integers, 0 to {PIXEL_MAX}"
+    from sklearn.datasets import load_digits
+
+    levels = np.unique(load_digits().images)
+    return (f"The images hold {len(levels)} grey levels, {levels.min():g} to {levels.max():g}: each pixel counts the "
+            f"pixels set in a 4×4 block of a 32×32 bitmap (scikit-learn's description). labwork6 stretches them to "
+            f"0 to {PIXEL_MAX} (times {PIXEL_MAX}/{levels.max():g}, rounded), the 8-bit range every dataset arrives "
+            f"in, so the {len(levels)} levels stay {len(levels)} values")
 
 
 def augmentation_text(dataset: str, input_shape, contrast: float | None = None) -> str:
@@ -113,12 +127,15 @@ def data_numbers(data: ReportData) -> dict:
         "VggUpscaled": bool(shapes["vgg"] and raw_shape and shapes["vgg"][0] > raw_shape[0]),
         "ResUpscaled": bool(shapes["resnet"] and raw_shape and shapes["resnet"][0] > raw_shape[0]),
         "SameInputShape": len({tuple(shape) for shape in shapes.values() if shape}) <= 1,
-        "PixelMax": PIXEL_MAX, "StandardizerImages": thousands(standard.get("num_images")),
+        "PixelMax": PIXEL_MAX, "PixelText": pixel_text(config["dataset"]),
+        "StandardizerImages": thousands(standard.get("num_images")),
         "ChannelMeans": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("mean")),
         "ChannelStds": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("std")),
         "DatasetSource": baseline.get("source") or config["dataset"],
         "Augmentation": augmentation_text(config["dataset"], config["input_shape"], config.get("contrast_augmentation"))
         if config.get("augment", True) and config.get("input_shape") else "none",
+        "ContrastAugmentation": f"{config['contrast_augmentation']:g}" if config.get("contrast_augmentation") else None,
+        "RunsAugmentContrast": bool(config.get("contrast_augmentation")),
         "OneTestImage": fixed(100 / pooled, 2) if pooled else None,
         "OneValidationImage": fixed(100 / counts["val"], 2) if counts.get("val") else None,
     }
@@ -216,6 +233,11 @@ def architecture_numbers(data: ReportData) -> dict:
         "VggPoolSize": shape_text(vgg.get("pool_size")),
         "VggPoolStride": vgg.get("pool_stride"), "ResSmallStem": preset.get("stem") == "small",
         "ResBlocksPerStage": ", ".join(str(stage.blocks) for stage in RESNET_PRESETS["resnet19"]["stages"]),
+        # Zheng et al.'s table, as the package builds it (labwork6.models.resnet), and the TET code's stem
+        "ResStemFilters": RESNET_PRESETS["resnet19"]["stem_filters"],
+        "ResStageFilters": words([stage.filters for stage in RESNET_PRESETS["resnet19"]["stages"]]),
+        "ResHeadUnits": RESNET_PRESETS["resnet19"]["head_units"],
+        "ResTetStemFilters": RESNET_PRESETS["resnet19_tet"]["stem_filters"],
         "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]), "VggCompactHeadUnits": thousands(VGG_HEADS["compact"]),
         "VggBatchNorm": bool(vgg.get("batch_norm")),
         "VggPaperHead": ((vgg_run["config"].get("model_options") or {}) if vgg_run else {}).get("head", "paper")
@@ -239,6 +261,35 @@ def architecture_numbers(data: ReportData) -> dict:
     return numbers
 
 
+def block_numbers(data: ReportData) -> dict:
+    """The block tables' check (formula and batch norm add up to Keras' count in every block), the
+    share of the kernel taps on padding in each network's last block and what that costs."""
+    import keras
+
+    numbers = {}
+    for prefix, family, model in (("Vgg", "vgg", data.vgg_model), ("Res", "resnet", data.resnet_model)):
+        if model is None or not data.roles[family]:
+            numbers.update({f"{prefix}BlocksAgree": False, f"{prefix}BlocksDisagree": None,
+                            f"{prefix}LastBlockMap": None, f"{prefix}PaddingShare": None,
+                            f"{prefix}PaddingAddsShare": None, f"{prefix}LastBlockName": None})
+            continue
+        table = block_table(model)
+        wrong = block_formula_mismatches(table)
+        convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)
+                 and not layer.name.endswith("_0_conv")]
+        last = convs[-1].name.split("_")[0]  # block5 / conv4
+        last_convs = [layer for layer in convs if layer.name.split("_")[0] == last]
+        adds = layer_table(model).set_index("name")["multiply_adds"]
+        padded = sum(padding_share(layer) * adds[layer.name] for layer in last_convs)
+        numbers.update({
+            f"{prefix}BlocksAgree": not wrong, f"{prefix}BlocksDisagree": words(wrong) or None,
+            f"{prefix}LastBlockName": last, f"{prefix}LastBlockMap": shape_text(last_convs[-1].input.shape[1:3]),
+            f"{prefix}PaddingShare": fixed(100 * padding_share(last_convs[-1]), 0),
+            f"{prefix}PaddingAddsShare": fixed(100 * padded / adds["total"], 0),
+        })
+    return numbers
+
+
 def cost_numbers(data: ReportData) -> dict:
     """What the ResNet would cost at the VGG's input (computed from its layer table): why it
     runs on smaller images."""
@@ -258,12 +309,11 @@ def cost_numbers(data: ReportData) -> dict:
 
 
 def reference_numbers(data: ReportData) -> dict:
-    """VGG19, VGG16 and ResNet50 at the papers' 224x224x3, the slide's claims, the dense blow-up."""
+    """VGG19, VGG16 and ResNet50 at the papers' 224x224x3, and the slide's claims."""
     vgg, resnet = model_facts.reference_counts("vgg19"), model_facts.reference_counts("resnet50")
     vgg16 = model_facts.reference_counts("vgg16")
     vgg_parameters, res_parameters = vgg["parameters"]["trainable"], resnet["parameters"]["trainable"]
     slide = model_facts.SLIDE_VGG19_VS_RESNET50
-    inputs = BLOWUP["side"] ** 2 * BLOWUP["channels"]
     return {
         "RefInputShape": shape_text(model_facts.REFERENCE_INPUT_SHAPE),
         "RefClasses": thousands(model_facts.REFERENCE_CLASSES),
@@ -278,7 +328,4 @@ def reference_numbers(data: ReportData) -> dict:
         "RefMultiplyAddRatio": times(vgg["multiply_adds"], resnet["multiply_adds"]),
         "SlideVggParameters": slide["parameters"]["vgg19"], "SlideResParameters": slide["parameters"]["resnet50"],
         "SlideResComplexity": slide["complexity"]["resnet50"],
-        "BlowupSide": BLOWUP["side"], "BlowupChannels": BLOWUP["channels"], "BlowupInputs": thousands(inputs),
-        "BlowupUnits": thousands(BLOWUP["units"]), "BlowupWeights": thousands(inputs * BLOWUP["units"]),
-        "BlowupBiases": thousands(BLOWUP["units"]),
     }

@@ -81,38 +81,86 @@ def model_numbers(data: ReportData) -> dict:
             f"{prefix}Latency": cell("inference_latency_ms", decimals=1),
             f"{prefix}Throughput": cell("inference_throughput", decimals=0),
         })
-        for kind in ("filters", "feature_maps", "gradcam", "confusion"):
+        # drawn by labwork6.report_figures.write_figures, as PDF at their printed size
+        for kind in ("filter_change", "block_maps", "confusion"):
             title = "".join(part.capitalize() for part in kind.split("_"))
-            numbers[f"{prefix}{title}Figure"] = figure_path(data.figures_dir, f"{kind}_{name}.png" if name else None)
+            numbers[f"{prefix}{title}Figure"] = figure_path(data.figures_dir, f"{kind}_{name}.pdf" if name else None)
     numbers["CurvesFigure"] = figure_path(data.figures_dir, "training_curves.pdf")
     return numbers
 
 
+def convergence(run: dict) -> dict | None:
+    """Whether a run's training had settled, from its ``history.csv``: ``epochs`` run, ``kept_last``
+    (the weights kept are the last epoch's), ``rising`` (the best validation accuracy of the last
+    quarter of the epochs, at least one, beats every earlier epoch by at least one validation
+    image; None with a single epoch) and ``last_gain`` (that margin, in validation images).
+    None without a history."""
+    history = run.get("history")
+    if history is None or history.empty or "val_accuracy" not in history:
+        return None
+    epochs = len(history)
+    best = int(run["metrics"].get("best_epoch") or epochs)
+    images = max(1, int((run["config"].get("counts") or {}).get("val") or 1))
+    accuracy = history["val_accuracy"].to_numpy(float)
+    tail = max(1, epochs // 4)
+    gain = (accuracy[-tail:].max() - accuracy[:-tail].max()) * images if epochs > tail else None
+    return {"epochs": epochs, "kept_last": best == epochs, "last_epochs": tail,
+            "rising": None if gain is None else bool(gain >= 1 - 1e-6), "last_gain": gain}
+
+
 def curve_numbers(data: ReportData) -> dict:
-    """What the training curves show (first seed of each network), as ``CurveText``: the epoch
-    whose weights were kept and its validation accuracy, and why the loss is on a log scale
-    when it is (the plot uses one when the largest loss is over 3 times the smallest)."""
-    parts, log_scale = [], []
+    """How far training went, over every run of the two networks (:func:`convergence`), in words
+    (``ConvergenceText``, with the rule), and the training-curve figure's facts: which runs it
+    shows and whether each row's loss axis is logarithmic (:func:`labwork6.plots.uses_log_scale`,
+    the plot's own rule), for its caption."""
+    from labwork6.plots import uses_log_scale
+
+    parts, kept, rising, counted, total = [], 0, 0, 0, 0
     for family in ("vgg", "resnet"):
-        run = data.first_run(family)
-        history = run["history"] if run else None
-        if history is None or history.empty or "val_accuracy" not in history:
+        group = data.groups.get(data.roles[family], []) if data.roles[family] else []
+        found = [found for found in map(convergence, group) if found is not None]
+        if not found:
             continue
-        name = model_label(run["config"]["model"])
-        best = run["metrics"].get("best_epoch") or len(history)
-        kept = history[history["epoch"] == best]
-        validation = percent_decimals(max(1, (run["config"].get("counts") or {}).get("val", 100)))
-        accuracy = percent(kept["val_accuracy"].iloc[0], validation) if len(kept) else None
-        parts.append(f"{name} kept the weights of epoch {best} of {len(history)} (validation accuracy {accuracy}%)")
-        losses = history[[c for c in ("loss", "val_loss") if c in history]].to_numpy(float)
-        if len(history) > 1 and losses.size and (losses > 0).all() and losses.max() > 3 * losses.min():
-            log_scale.append(f"the first epoch's validation loss of {name} is "
-                             f"{times(history['val_loss'].iloc[0], history['val_loss'].iloc[-1])} times its last")
-    text = "; ".join(parts)
-    if log_scale:
-        text += (". The loss is drawn on a log scale: " + words(log_scale)
-                 + ", so that the later epochs stay readable")
-    return {"CurveText": text or None}
+        name = model_label(data.roles[family])
+        last = sum(item["kept_last"] for item in found)
+        judged = [item for item in found if item["rising"] is not None]
+        up = sum(item["rising"] for item in judged)
+        kept, rising, counted, total = kept + last, rising + up, counted + len(judged), total + len(found)
+        text = f"{name} kept its last epoch's weights in {last} of {len(found)} runs"
+        if judged:
+            text += (f", and in {up} of them its best validation accuracy of the last {judged[0]['last_epochs']} "
+                     f"epoch{'s' if judged[0]['last_epochs'] != 1 else ''} beat every earlier epoch by at least one "
+                     "validation image")
+        parts.append(text)
+    epochs = words(sorted({len(run["history"]) for run in data.runs if run.get("history") is not None}))
+    if not parts:
+        text, settled = None, None
+    elif counted == 0:
+        text, settled = (f"{'; '.join(parts)} (each ran {epochs} epoch{'s' if epochs != '1' else ''}: too few to "
+                         "tell whether training had settled)"), None
+    else:
+        settled = kept <= total / 2 and rising <= counted / 2
+        text = ("; ".join(parts) + ". By the rule fixed here (training has settled when at most half the runs keep "
+                "their last epoch and at most half still gain at the end), "
+                + ("validation accuracy had levelled off by the last epochs" if settled else
+                   "training had not converged: validation accuracy was still rising when the planned "
+                   f"{epochs} epochs ended, so more epochs might change the accuracies"))
+    # the figure has one row per network, each loss panel on a log axis by the plot's own rule
+    shown = [group[0] for group in data.groups.values() if group and group[0].get("history") is not None]
+    axes = {}
+    for run in shown:
+        losses = [run["history"][column].to_numpy(float) for column in ("loss", "val_loss") if column in run["history"]]
+        axes[model_label(run["config"]["model"])] = "logarithmic" if losses and uses_log_scale(
+            np.concatenate(losses)) else "linear"
+    loss_axis = (next(iter(set(axes.values()))) if len(set(axes.values())) == 1 else
+                 "; ".join(f"{kind} for {name}" for name, kind in axes.items())) if axes else None
+    return {"ConvergenceText": text, "HaveConvergence": text is not None, "TrainingSettled": bool(settled),
+            "TrainingNotConverged": settled is False,
+            "RunsKeptLast": kept, "RunsRising": rising, "RunsJudged": counted, "RunsTrained": total,
+            "CurvesLossAxis": loss_axis,
+            "CurvesRuns": words([f"{model_label(run['config']['model'])} seed {run['config']['seed']}"
+                                 + (f" fold {run['config']['fold']}" if run["config"].get("folds") else "")
+                                 for run in shown]) or None}
 
 
 def baseline_numbers(data: ReportData) -> dict:
