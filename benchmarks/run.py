@@ -137,7 +137,7 @@ def main(argv=None) -> int:
             "date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()}
     echo(f"sections {', '.join(args.sections)}; precisions {', '.join(args.precision_list)}; "
-         f"{meta['machine']['processor']}, {meta['machine']['cores']} cores {meta['machine']['cpu_features']}")
+         f"{meta['machine']['processor']}, {meta['machine']['cores']} cores ({meta['machine']['isa']})")
     failed = []
     for section in args.sections:
         echo(f"== {section}: {SECTIONS[section]}")
