@@ -166,7 +166,7 @@ def time_to_accuracy_frame(summary: dict) -> pd.DataFrame:
 def _machine_line(meta: dict) -> str:
     machine = meta.get("machine", {})
     return (f"{machine.get('processor', '?')}, {machine.get('cores', '?')} cores "
-            f"({', '.join(machine.get('cpu_features', [])) or 'no bf16 matrix units'}), "
+            f"({machine.get('isa') or ', '.join(machine.get('cpu_features', [])) or 'no bf16 matrix units'}), "
             f"GPUs: {', '.join(machine.get('gpus', [])) or 'none'}; TensorFlow {meta.get('tensorflow')}, "
             f"Keras {meta.get('keras')}")
 

@@ -42,7 +42,7 @@ from _plans import FULL_PLAN, QUICK_PLAN, SECTIONS  # noqa: E402
 from _results import Results  # noqa: E402
 from _sections import SECTION_FUNCTIONS, Context  # noqa: E402
 
-from labwork6.machine import cpu_info, resolve_precision  # noqa: E402
+from labwork6.machine import ISA_FLAGS, cpu_info, cpu_isa, resolve_precision  # noqa: E402
 
 # Retracing notices are expected here: one model is trained on several inputs on purpose.
 tf.get_logger().setLevel("ERROR")
@@ -60,8 +60,9 @@ def stamp(start: float):
 
 def machine() -> dict:
     cpu = cpu_info()
-    features = [name for name in ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f") if name in cpu["flags"]]
-    return {"processor": cpu["name"], "cores": available_cores(), "cpu_features": features,
+    isa = cpu_isa(cpu["flags"])
+    features = [name for name in ISA_FLAGS if isa[name]]
+    return {"processor": cpu["name"], "cores": available_cores(), "isa": isa["summary"], "cpu_features": features,
             "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
             "auto_precision": resolve_precision("auto")}
 
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
             "date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()}
     echo(f"sections {', '.join(args.sections)}; precisions {', '.join(args.precision_list)}; "
-         f"{meta['machine']['processor']}, {meta['machine']['cores']} cores {meta['machine']['cpu_features']}")
+         f"{meta['machine']['processor']}, {meta['machine']['cores']} cores ({meta['machine']['isa']})")
     failed = []
     for section in args.sections:
         echo(f"== {section}: {SECTIONS[section]}")

@@ -25,6 +25,22 @@ def cpu_info() -> dict:
     return {"name": fields.get("model name") or platform.processor(), "flags": fields.get("flags", "").split()}
 
 
+#: The CPU features that decide how fast training runs here (oneDNN's kernels), in the order
+#: oneDNN prefers them: matrix tiles with bfloat16 (AMX), bfloat16 vector dot products, AVX-512, AVX2.
+ISA_FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512_vnni", "avx512f", "avx2")
+
+
+def cpu_isa(flags=None) -> dict:
+    """Which of :data:`ISA_FLAGS` the CPU has (``{flag: bool}``) and a one-line summary, e.g.
+    ``"AVX-512, no AVX512-BF16, no AMX"``: what a timing on this machine can be compared with."""
+    flags = set(cpu_info()["flags"] if flags is None else flags)
+    found = {flag: flag in flags for flag in ISA_FLAGS}
+    widest = "AVX-512" if found["avx512f"] else "AVX2" if found["avx2"] else "no AVX2"
+    summary = ", ".join([widest, ("" if found["avx512_bf16"] else "no ") + "AVX512-BF16",
+                         ("" if found["amx_bf16"] else "no ") + "AMX-BF16"])
+    return {**found, "summary": summary}
+
+
 def cpu_supports_bfloat16() -> bool:
     """True when the CPU has native bfloat16 arithmetic (AMX-BF16 or AVX512-BF16) that oneDNN uses."""
     flags = cpu_info()["flags"]
@@ -71,5 +87,5 @@ def environment() -> dict:
         "versions": {"labwork6": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__},
         "hardware": {"machine": platform.machine(), "processor": cpu_info()["name"], "cpu_count": os.cpu_count(),
-                     "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]},
+                     "isa": cpu_isa()["summary"], "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]},
     }
