@@ -224,8 +224,10 @@ def test_plot_robustness_draws_one_panel_per_corruption_and_readable_text(images
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["blur", "rotation", "occlusion"]
     for ax in panels:
-        accuracies = sorted(tuple(line.get_ydata()) for line in ax.lines if line.get_marker() == "o")
+        marked = [container.lines[0] for container in ax.containers]  # each model's line, not its interval caps
+        accuracies = sorted(tuple(float(y) for y in line.get_ydata()) for line in marked)
         assert accuracies == [(50.0,) * 6, (100.0,) * 6]  # one line per model, clean + 5 severities
+        assert len({line.get_marker() for line in marked}) == 2  # told apart in grey by their markers
     legend = [text.get_text() for ax in fig.axes if ax.get_legend() for text in ax.get_legend().get_texts()]
     assert legend == ["oracle (mean 100.0%)", "constant (mean 50.0%)"]
     sizes = [text.get_fontsize() for text in fig.findobj(matplotlib.text.Text) if text.get_text()]
