@@ -53,7 +53,7 @@ tex:  ## install TeX (latexmk, pdflatex) with apt-get when it is missing
 	@bash .ci/install-tex
 
 test: install tex  ## run all the tests, as CI does (they include the smoke pipeline and its PDF)
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 test-fast: install  ## the tests not marked slow (no training, notebooks or benchmarks), in about a minute
 	$(PY) -m pytest -m "not slow"
