@@ -258,13 +258,20 @@ def worker(spec: dict) -> dict:
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
 
 
-def run_worker(script: Path, spec: dict, timeout: float | None = None) -> dict:
-    """Run :func:`worker` in a child process (``script --worker JSON``) and return its report."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+def run_worker_output(script: Path, spec: dict, env: dict | None = None,
+                      timeout: float | None = None) -> tuple[dict, str]:
+    """Run :func:`worker` in a child process (``script --worker JSON``, ``env`` added to this
+    process's environment): its JSON report and its whole stdout."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"), **(env or {})}
     completed = subprocess.run([sys.executable, str(script), "--worker", json.dumps(spec)],
-                               capture_output=True, text=True, env=env, timeout=timeout)
+                               capture_output=True, text=True, env=environment, timeout=timeout)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"benchmark worker failed (exit {completed.returncode}) for {spec}:\n"
                            f"{completed.stderr[-3000:]}")
-    return json.loads(lines[-1])
+    return json.loads(lines[-1]), completed.stdout
+
+
+def run_worker(script: Path, spec: dict, timeout: float | None = None) -> dict:
+    """Run :func:`worker` in a child process (``script --worker JSON``) and return its report."""
+    return run_worker_output(script, spec, timeout=timeout)[0]

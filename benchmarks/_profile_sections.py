@@ -16,11 +16,9 @@ Every child's and this process' load average is recorded: the machine may be sha
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from _measure import run_worker_output
 from _profile import between_marks, onednn_create_ms, onednn_summary
 
 WORKER_SCRIPT = Path(__file__).resolve().parent / "run.py"
@@ -36,14 +34,7 @@ def load_average() -> str:
 
 def run_child(spec: dict, env: dict | None = None, timeout: float | None = None) -> tuple[dict, str]:
     """Run ``run.py --worker SPEC`` in a fresh process; its JSON report and its whole stdout."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"), **(env or {})}
-    completed = subprocess.run([sys.executable, str(WORKER_SCRIPT), "--worker", json.dumps(spec)],
-                               capture_output=True, text=True, env=environment, timeout=timeout)
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
-    if completed.returncode != 0 or not lines:
-        raise RuntimeError(f"benchmark worker failed (exit {completed.returncode}) for {spec}:\n"
-                           f"{completed.stderr[-3000:]}")
-    return json.loads(lines[-1]), completed.stdout
+    return run_worker_output(WORKER_SCRIPT, spec, env=env, timeout=timeout)
 
 
 def _models(ctx, section: str) -> tuple[str, ...]:

