@@ -56,7 +56,7 @@ test: install tex  ## run all the tests, as CI does (they include the smoke pipe
 	$(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 test-fast: install  ## the tests not marked slow (no training, notebooks or benchmarks), in about a minute
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile
 
 lint: install  ## ruff on the package, tests and notebooks
 	$(VENV)/bin/ruff check .

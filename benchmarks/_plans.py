@@ -76,7 +76,7 @@ QUICK_PLAN = {
     "inference": {"models": ("vgg19",), "large_batch": 4, "latency_calls": 3, "repetitions": 2,
                   "min_seconds": 0.0, "precisions": ("float32",)},
     "pipeline_model": None,
-    "memory": {"models": None, "warmup_steps": 1, "repetitions": 1, "steps": 1, "batch_size": 2,
+    "memory": {"models": ("resnet19",), "warmup_steps": 1, "repetitions": 1, "steps": 1, "batch_size": 2,
                "precisions": ("float32",), "width": 0.125},
     "threads": {"model": None, "repetitions": 1, "steps": 1, "warmup_steps": 1, "batch_size": 2,
                 "settings": ((1, 1),), "width": 0.125},

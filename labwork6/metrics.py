@@ -187,25 +187,42 @@ def classification_report_frame(y_true, y_pred, class_names) -> pd.DataFrame:
     return frame
 
 
+def _macro_rows(true: np.ndarray, pred: np.ndarray, num_classes: int) -> dict[str, np.ndarray]:
+    """Macro precision, recall and F1 of each row of two ``(rows, images)`` label arrays, from one
+    confusion matrix per row (a class without predictions or images counts 0)."""
+    rows = true.shape[0]
+    offsets = np.arange(rows, dtype=np.int64)[:, None] * (num_classes * num_classes)
+    matrix = np.bincount((offsets + true * num_classes + pred).ravel(), minlength=rows * num_classes * num_classes)
+    matrix = matrix.reshape(rows, num_classes, num_classes)
+    hits = np.diagonal(matrix, axis1=1, axis2=2).astype(np.float64)
+    predicted, actual = matrix.sum(axis=1), matrix.sum(axis=2)
+    precision = np.divide(hits, predicted, out=np.zeros(hits.shape), where=predicted > 0)
+    recall = np.divide(hits, actual, out=np.zeros(hits.shape), where=actual > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros(hits.shape), where=total > 0)
+    return {"precision": precision.mean(axis=1), "recall": recall.mean(axis=1), "f1": f1.mean(axis=1)}
+
+
 def macro_scores(y_true, y_pred, num_classes: int) -> dict:
     """Macro precision, recall and F1 from the counts of one confusion matrix, as
     :func:`classification_metrics` computes them (every class of ``range(num_classes)``,
     0 for a zero denominator), fast enough to be recomputed thousands of times (bootstrap)."""
     true, pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    matrix = np.bincount(true * num_classes + pred, minlength=num_classes * num_classes)
-    matrix = matrix.reshape(num_classes, num_classes)
-    hits = np.diag(matrix).astype(np.float64)
-    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
-    precision = np.divide(hits, predicted, out=np.zeros(num_classes), where=predicted > 0)
-    recall = np.divide(hits, actual, out=np.zeros(num_classes), where=actual > 0)
-    total = precision + recall
-    f1 = np.divide(2 * precision * recall, total, out=np.zeros(num_classes), where=total > 0)
-    return {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())}
+    return {key: float(value[0]) for key, value in _macro_rows(true[None], pred[None], num_classes).items()}
 
 
 def macro_metric(key: str, num_classes: int):
-    """``metric(y_true, y_pred)`` giving the macro ``key`` (precision, recall or f1) of
-    :func:`macro_scores`, for :func:`labwork6.stats.bootstrap_interval`."""
+    """``metric(y_true, y_pred, axis=-1)`` giving the macro ``key`` (precision, recall or f1) of
+    :func:`macro_scores`, for :func:`labwork6.stats.bootstrap_interval`: a number for 1-D labels,
+    one per resample for stacked ones (``metric.vectorized``: all resamples in one pass)."""
     if key not in ("precision", "recall", "f1"):
         raise ValueError(f"`key` must be 'precision', 'recall' or 'f1'. Received: key={key!r}")
-    return lambda y_true, y_pred: macro_scores(y_true, y_pred, num_classes)[key]
+
+    def metric(y_true, y_pred, axis: int = -1):
+        true = np.moveaxis(np.asarray(y_true, dtype=np.int64), axis, -1)
+        pred = np.moveaxis(np.asarray(y_pred, dtype=np.int64), axis, -1)
+        values = _macro_rows(true.reshape(-1, true.shape[-1]), pred.reshape(-1, pred.shape[-1]), num_classes)[key]
+        return values.reshape(true.shape[:-1]) if true.ndim > 1 else float(values[0])
+
+    metric.vectorized = True
+    return metric

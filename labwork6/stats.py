@@ -108,13 +108,17 @@ def bootstrap_interval(
 
     Args:
         metric: a function of ``(y_true, y_pred)`` returning a number, e.g.
-            ``MACRO_METRICS["f1"]``.
+            ``MACRO_METRICS["f1"]``; one with ``metric.vectorized`` true also takes stacked
+            resamples and ``axis`` (scipy's vectorized statistic) and is called once.
         n_resamples: number of resamples.
     """
     y_true, y_pred = _check_labels(2, y_true=y_true, y_pred=y_pred)
     level, n_resamples = _check_level(level), _check_resamples(n_resamples)
     if not callable(metric):
         raise ValueError(f"`metric` must be a function of (y_true, y_pred). Received: metric={metric!r}")
+    if getattr(metric, "vectorized", False):  # e.g. labwork6.metrics.macro_metric: every resample in one call
+        return _percentile_bootstrap((y_true, y_pred), lambda true, pred, axis=-1: metric(true, pred, axis=axis),
+                                     level, n_resamples, seed, paired=True, vectorized=True)
     return _percentile_bootstrap((y_true, y_pred), lambda true, pred: float(metric(true, pred)), level, n_resamples,
                                  seed, paired=True, vectorized=False)
 

@@ -11,6 +11,7 @@ read the numbers back from the files.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -71,8 +72,9 @@ FAKE_REFERENCE = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def fold_data(seed: int, fold: int):
-    """The real split of one fold of the smoke profile's cross-validation."""
+    """The real split of one fold of the smoke profile's cross-validation (read once per fold)."""
     return load_dataset("digits", seed=seed, folds=FOLDS, fold=fold, max_images=SUBSAMPLE)
 
 
