@@ -3,8 +3,9 @@ with no runs/, or for 05 only the runs 06 trained alone), the way a user or Cola
 
 The fast tests read the committed notebooks: their size, the slides' formulas typeset, no code
 cell shared between notebooks, `fit` shown, training without progress bars. The slow one runs
-plain ``jupyter nbconvert --to notebook --execute`` in the smoke profile, with the user's environment rather than the quiet one the tests set: the notebook's own setup
-cell must keep TensorFlow's C++ log out of its outputs.
+plain ``jupyter nbconvert --to notebook --execute`` in the smoke profile, with the user's
+environment rather than the quiet one the tests set: the notebook's own setup cell must keep
+TensorFlow's C++ log out of its outputs.
 """
 
 import os
