@@ -72,7 +72,7 @@ FAKE_REFERENCE = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fold_data(seed: int, fold: int):
     """The real split of one fold of the smoke profile's cross-validation (read once per fold)."""
     return load_dataset("digits", seed=seed, folds=FOLDS, fold=fold, max_images=SUBSAMPLE)
