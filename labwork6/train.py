@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from labwork6.backup import Backup, BackupEachEpoch, TrainingState, restore_run_files
 from labwork6.callbacks import BestModel, EpochLog, EpochSeeds, NaNGuard, ResumableEarlyStopping, SelectionScore
+from labwork6.data import check_source
 from labwork6.distribute import (
     PEER_ERRORS,
     WorkerLost,
@@ -167,6 +168,7 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         **overrides: see :func:`labwork6.recipes.resolve_config`.
     """
     config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
+    check_source(config["dataset"])  # an unknown name or a missing folder gets no run folder
     config["dataset_source"] = dataset_source(config["dataset"])
     task = cluster_task() if config["distribute"] == "multiworker" else None
     # Before any TensorFlow op: collective ops (multi-worker) must be configured at start-up.

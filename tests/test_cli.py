@@ -52,13 +52,15 @@ def test_each_subcommand_has_help(command, capsys):
         (["check-notebooks", "/no/such/notebook.ipynb"], "/no/such/notebook.ipynb"),
     ],
 )
-def test_bad_arguments_give_one_line_errors(args, fragment, capsys):
+def test_bad_arguments_give_one_line_errors(args, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ would be made here
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 2
     error = capsys.readouterr().err
     assert fragment in error
     assert "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []  # a refused dataset gets no run folder
 
 
 @pytest.mark.slow  # a fresh Python process importing TensorFlow

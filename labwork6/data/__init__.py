@@ -34,11 +34,11 @@ from labwork6.data.folders import read_folder
 from labwork6.data.folds import VAL_FRACTION, check_folds, fold_assignment, stratified_subset
 from labwork6.data.images import IMAGE_EXTENSIONS, check_image_size, read_image, resize_images
 from labwork6.data.keras_datasets import keras_cache_dirs
-from labwork6.data.named import digits_writers, has_own_test_split, load_dataset
+from labwork6.data.named import check_source, digits_writers, has_own_test_split, load_dataset
 
 __all__ = [
     "BUILTIN_DATASETS", "DATASET_NAMES", "IMAGE_EXTENSIONS", "KERAS_DATASETS", "SPLITS", "VAL_FRACTION", "Dataset",
-    "Split", "check_folds", "check_image_size", "digits_writers", "export_dataset", "fold_assignment",
+    "Split", "check_folds", "check_image_size", "check_source", "digits_writers", "export_dataset", "fold_assignment",
     "has_own_test_split", "image_hash", "keras_cache_dirs", "leakage_report", "load_dataset", "read_folder",
     "read_image", "resize_images", "stratified_subset",
 ]

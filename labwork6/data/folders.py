@@ -167,14 +167,19 @@ def _relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _detect_layout(root: Path, skipped: list) -> tuple[dict[str, Path], list[Path]]:
-    """Split folders ``{"train": ..., "val": ..., "test": ...}`` (those present) or ``{"all": root}``,
-    and the folders found in ``root``."""
+def check_folder_exists(root: Path) -> None:
+    """FileNotFoundError naming ``root`` (and its absolute path) when there is nothing there."""
     if not root.exists():
         raise FileNotFoundError(
             f"Image folder not found: '{root}' (absolute: '{root.absolute()}'). Expected an existing folder "
             f"laid out as {FOLDER_LAYOUTS}, or one of the dataset names: {', '.join(DATASET_NAMES)}."
         )
+
+
+def _detect_layout(root: Path, skipped: list) -> tuple[dict[str, Path], list[Path]]:
+    """Split folders ``{"train": ..., "val": ..., "test": ...}`` (those present) or ``{"all": root}``,
+    and the folders found in ``root``."""
+    check_folder_exists(root)
     if not root.is_dir():
         raise ValueError(f"Expected a folder laid out as {FOLDER_LAYOUTS}. Received a file: source='{root}'.")
     dirs = _list_class_dirs(root, root, skipped)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from labwork6.data.core import DATASET_NAMES, KERAS_DATASETS, Dataset, Split
-from labwork6.data.folders import FOLDER_LAYOUTS, load_folder
+from labwork6.data.folders import FOLDER_LAYOUTS, check_folder_exists, load_folder
 from labwork6.data.folds import check_folds, fold_note, fold_split, stratified_subset
 from labwork6.data.images import check_image_size, resize_images
 from labwork6.data.keras_datasets import load_keras_dataset
@@ -85,13 +85,26 @@ def load_dataset(
         if size is not None and dataset.image_shape[:2] != size:
             dataset = _resize_dataset(dataset, size)
         return dataset
+    check_source(source)
+    return load_folder(Path(source).expanduser(), size, **split)
+
+
+def check_source(source: str | os.PathLike) -> None:
+    """Refuse, without reading any image, a source :func:`load_dataset` cannot read: a name that
+    is no dataset's and no path, or a folder that does not exist (training checks this before it
+    makes a run folder for it)."""
+    source = os.fspath(source) if isinstance(source, os.PathLike) else source
+    if not isinstance(source, str):
+        return  # load_dataset's own type check names it
+    if source.strip().lower().replace("-", "_") in DATASET_NAMES:
+        return
     looks_like_path = os.sep in source or "/" in source or source.startswith((".", "~"))
-    if looks_like_path or Path(source).exists():
-        return load_folder(Path(source).expanduser(), size, **split)
-    raise ValueError(
-        f"Unknown dataset. Valid names: {', '.join(DATASET_NAMES)}; or a path to an image folder "
-        f"({FOLDER_LAYOUTS}). Received: source={source!r}."
-    )
+    if not (looks_like_path or Path(source).exists()):
+        raise ValueError(
+            f"Unknown dataset. Valid names: {', '.join(DATASET_NAMES)}; or a path to an image folder "
+            f"({FOLDER_LAYOUTS}). Received: source={source!r}."
+        )
+    check_folder_exists(Path(source).expanduser())
 
 
 def has_own_test_split(source: str | os.PathLike) -> bool:
