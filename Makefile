@@ -55,7 +55,7 @@ tex:  ## install TeX (latexmk, pdflatex) with apt-get when it is missing
 test: install tex  ## run all the tests, as CI does (they include the smoke pipeline and its PDF)
 	$(PY) -m pytest -n 2 --dist loadfile --durations=15
 
-test-fast: install  ## the tests not marked slow (no training, notebooks or benchmarks), in about a minute
+test-fast: install  ## the tests not marked slow (no training, notebooks, benchmarks or 224x224 models), under a minute on 2 cores
 	$(PY) -m pytest -m "not slow" -n 2 --dist loadfile
 
 lint: install  ## ruff on the package, tests and notebooks
