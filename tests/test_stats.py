@@ -76,6 +76,31 @@ def test_mcnemar_exact_simple_cases():
     assert stats.mcnemar_exact(y_true, pred_a, pred_b)["p_value"] == 1.0
 
 
+def test_a_vectorised_macro_metric_gives_the_per_resample_interval_and_sklearns_values():
+    """macro_metric scores every resample in one call; the interval is the one a per-resample call
+    gives, and each row's value is scikit-learn's macro score of that row."""
+    from sklearn.metrics import f1_score, precision_score
+
+    from labwork6.metrics import macro_metric
+
+    rng = np.random.default_rng(1)
+    y_true = rng.integers(0, 10, 300)
+    y_pred = np.where(rng.random(300) < 0.8, y_true, rng.integers(0, 10, 300))
+    for key in ("precision", "recall", "f1"):
+        metric = macro_metric(key, 10)
+        assert metric.vectorized
+        one_at_a_time = stats.bootstrap_interval(y_true, y_pred, lambda t, p: metric(t, p), n_resamples=400, seed=5)
+        assert stats.bootstrap_interval(y_true, y_pred, metric, n_resamples=400, seed=5) == one_at_a_time
+    rows_true, rows_pred = y_true.reshape(3, 100), y_pred.reshape(3, 100)
+    f1 = macro_metric("f1", 10)(rows_true, rows_pred)
+    assert f1.shape == (3,)
+    assert f1 == pytest.approx([f1_score(t, p, average="macro", labels=range(10), zero_division=0)
+                                for t, p in zip(rows_true, rows_pred, strict=True)])
+    columns = macro_metric("precision", 10)(rows_true.T, rows_pred.T, axis=0)  # the resamples along axis 1
+    assert columns == pytest.approx([precision_score(t, p, average="macro", labels=range(10), zero_division=0)
+                                     for t, p in zip(rows_true, rows_pred, strict=True)])
+
+
 def test_bootstrap_interval_is_deterministic_per_seed_and_contains_the_estimate():
     rng = np.random.default_rng(1)
     y_true = rng.integers(0, 4, size=120)
