@@ -89,7 +89,8 @@ def test_a_vectorised_macro_metric_gives_the_per_resample_interval_and_sklearns_
     for key in ("precision", "recall", "f1"):
         metric = macro_metric(key, 10)
         assert metric.vectorized
-        one_at_a_time = stats.bootstrap_interval(y_true, y_pred, lambda t, p: metric(t, p), n_resamples=400, seed=5)
+        one_at_a_time = stats.bootstrap_interval(y_true, y_pred, lambda t, p, metric=metric: metric(t, p),
+                                                 n_resamples=400, seed=5)
         assert stats.bootstrap_interval(y_true, y_pred, metric, n_resamples=400, seed=5) == one_at_a_time
     rows_true, rows_pred = y_true.reshape(3, 100), y_pred.reshape(3, 100)
     f1 = macro_metric("f1", 10)(rows_true, rows_pred)
