@@ -55,7 +55,7 @@ class ProgressFollower:
     ``digits-vgg19_bn-seed0``) to ``(model, epochs)``; the job's time left is the epochs not yet
     run times each run's seconds per epoch: its own latest (the first epoch, which also builds
     the graph, does not count), else the mean of the runs of the same model, else of any run
-    seen. Runs not planned (e.g. notebook 02's faces run) are added when they appear. The
+    seen. Runs not planned (e.g. notebook 03's faces run) are added when they appear. The
     follower of the next notebook takes the ``previous`` one's epochs and rates, so the runs
     an earlier notebook finished are not counted again.
     """

@@ -18,7 +18,7 @@ repetitions on their pooled predictions.
   corruption type with its ranking (:func:`robustness_frames`, :func:`corruption_summary`,
   :func:`mean_corruption_table`) and per pair (:func:`paired_robustness`).
 
-Notebook 05 and the report (:mod:`labwork6.report_data` and the modules that read it) use them.
+Notebook 06 and the report (:mod:`labwork6.report_data` and the modules that read it) use them.
 """
 
 from labwork6.comparison.loading import (
