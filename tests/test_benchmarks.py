@@ -122,9 +122,10 @@ def _fake_epochs(tta):
 def test_time_to_accuracy_reads_completed_runs_instead_of_training_them(tmp_path, capsys, monkeypatch):
     """--runs: the main job's completed runs are read (same folder layout), the missing ones trained
     (a three-layer network stands in for VGG19-BN: what is tested is which runs are trained)."""
+    from test_crash import tiny_network
+
     import labwork6.train
     from labwork6.train import train
-    from test_crash import tiny_network
 
     monkeypatch.setattr(labwork6.train, "build_network", tiny_network)
     tta = load_module("labwork6_benchmarks_tta", ROOT / "benchmarks" / "_time_to_accuracy.py")
