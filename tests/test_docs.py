@@ -210,6 +210,6 @@ def test_the_readme_quotes_no_accuracy_and_durations_only_with_their_machine():
     percentages = re.findall(r"\b\d+(?:\.\d+)? ?%(?!\s+interval)", readme)  # "95% intervals" quotes no result
     assert not percentages, percentages
     # each paragraph or list item, its wrapped lines joined
-    for item in re.split(r"\n(?=- )|\n\s*\n", readme):
+    for item in (" ".join(part.split()) for part in re.split(r"\n(?=- )|\n\s*\n", readme)):
         if re.search(r"\b\d+ ?(min|minutes|s|seconds)\b", item):
             assert "measured on" in item, item
