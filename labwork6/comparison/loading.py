@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
-from labwork6.metrics import macro_metric, macro_scores
+from labwork6.metrics import macro_metric
 from labwork6.models import model_family
 from labwork6.profiles import PROFILES, get_profile
 from labwork6.profiles import runs_root as resolve_runs_root
 from labwork6.runs import find_runs, load_run
-from labwork6.stats import accuracy_interval, bootstrap_interval, metric_interval
+from labwork6.stats import accuracy_interval, metric_interval
 
 #: How each model is written in tables and prose.
 MODEL_LABELS = {
@@ -269,38 +269,36 @@ def _stamp(run: dict) -> int:
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
-@functools.lru_cache(maxsize=64)
-def _pooled(key: tuple, seed: int, num_classes: int) -> tuple[tuple[str, float], ...]:
-    frame = pooled_runs([load_run(path) for path, _ in key])
-    y_true, y_pred = frame["label"].to_numpy(np.int64), frame["prediction"].to_numpy(np.int64)
+def _test_results(y_true: np.ndarray, y_pred: np.ndarray, seed: int, num_classes: int) -> dict:
+    """Counts, accuracy with Wilson's interval, and each macro metric with
+    :func:`labwork6.stats.metric_interval` (a bootstrap over the images from the confusion counts of
+    :func:`labwork6.metrics.macro_metric`, Wilson's where every image is right or every one wrong)."""
     correct, total = int(np.sum(y_true == y_pred)), len(y_true)
     low, high = accuracy_interval(correct, total, level=1 - ALPHA)
     values = {"test_images": total, "correct": correct, "accuracy": correct / total, "accuracy_low": low,
-              "accuracy_high": high, "folds": int(frame["fold"].nunique())}
+              "accuracy_high": high}
     for name in ("precision", "recall", "f1"):
-        # macro_scores' counts, not sklearn's scorers: 2,000 resamples of 3 metrics took ~30 s with these
         interval = metric_interval(y_true, y_pred, macro_metric(name, num_classes), n_resamples=N_RESAMPLES,
                                    level=1 - ALPHA, seed=seed)
         values.update({name: interval["value"], f"{name}_low": interval["low"], f"{name}_high": interval["high"],
                        f"{name}_method": interval["method"]})
-    return tuple(values.items())
+    return values
+
+
+@functools.lru_cache(maxsize=64)
+def _pooled(key: tuple, seed: int, num_classes: int) -> tuple[tuple[str, float], ...]:
+    frame = pooled_runs([load_run(path) for path, _ in key])
+    values = _test_results(frame["label"].to_numpy(np.int64), frame["prediction"].to_numpy(np.int64), seed,
+                           num_classes)
+    items = list(values.items())  # "folds" after the accuracy, where the tables have had it
+    return (*items[:5], ("folds", int(frame["fold"].nunique())), *items[5:])
 
 
 @functools.lru_cache(maxsize=256)
 def _intervals(path: str, modified: int, seed: int, num_classes: int) -> tuple[tuple[str, float], ...]:
     y_true, y_pred = test_predictions({"run_dir": path})
-    correct, total = int(np.sum(y_true == y_pred)), len(y_true)
-    low, high = accuracy_interval(correct, total, level=1 - ALPHA)
-    values = {"test_images": total, "correct": correct, "accuracy": correct / total, "accuracy_low": low,
-              "accuracy_high": high}
-    for key, value in macro_scores(y_true, y_pred, num_classes).items():
-        if correct == total or correct == 0:  # the bootstrap would be a point: Wilson's, as metric_interval
-            low, high = accuracy_interval(correct, total, level=1 - ALPHA)
-        else:
-            low, high = bootstrap_interval(y_true, y_pred, macro_metric(key, num_classes), n_resamples=N_RESAMPLES,
-                                           level=1 - ALPHA, seed=seed)
-        values.update({key: value, f"{key}_low": low, f"{key}_high": high})
-    return tuple(values.items())
+    values = _test_results(y_true, y_pred, seed, num_classes)
+    return tuple((key, value) for key, value in values.items() if not key.endswith("_method"))
 
 
 def run_intervals(run: dict) -> dict:
