@@ -23,7 +23,7 @@ def build_case(model: str, *, optimizer: str = "keras AdamW", batch_size: int | 
     if optimizer != "keras AdamW" or steps_per_execution != 1:
         network.compile(optimizer=like(network.optimizer, optimizer), loss=network.loss,
                         metrics=["accuracy"], steps_per_execution=steps_per_execution)
-    return {"network": network, "stream": stream, "batch_size": config["batch_size"], "precision": precision}
+    return {"network": network, "stream": stream, "batch_size": config.batch_size, "precision": precision}
 
 
 def alternate_cases(cases: dict, *, images: int, rounds: int, warmup_steps: int, echo=print) -> dict:

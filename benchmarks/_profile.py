@@ -156,14 +156,14 @@ def _setup(model: str, batch_size: int | None = None, seed: int = 100, width: fl
 
     config = resolve_config(model, profile="default", seed=0, batch_size=batch_size, width=width)
     data = load_dataset("digits", seed=seed)
-    steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
-    precision = resolve_precision(config["precision"])
+    steps_per_epoch = math.ceil(len(data.train.labels) / config.batch_size)
+    precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(0)
     with precision_policy(precision):
         network = build_model(config, data)
         compile_model(network, config, binary=data.num_classes == 2, steps_per_epoch=steps_per_epoch)
     stream = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
-                           batch_size=config["batch_size"], training=True, seed=0, epochs=config["epochs"])
+                           batch_size=config.batch_size, training=True, seed=0, epochs=config.epochs)
     return network, stream, config, precision
 
 
@@ -195,7 +195,7 @@ def step_profile(spec: dict) -> dict:
             tf.profiler.experimental.stop()
             report = trace_ops(logdir)
     parameters = sum(int(math.prod(v.shape)) for v in network.trainable_variables)
-    return {**report, "model": spec["model"], "batch_size": config["batch_size"], "precision": precision,
+    return {**report, "model": spec["model"], "batch_size": config.batch_size, "precision": precision,
             "warmup_seconds": warmup_seconds, "plain_step_ms": plain * 1000, "traced_fit_step_ms": traced * 1000,
             "trainable_parameters": parameters, "trainable_variables": len(network.trainable_variables),
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),

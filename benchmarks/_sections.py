@@ -205,10 +205,10 @@ def training_setup(model: str, width: float | None = None) -> dict:
     config = resolve_config(model, profile="default", width=width)
     data = run_dataset(config)
     preprocessing = build_preprocessing(data.train.images, image_size=model_image_size(config, data.image_shape),
-                                        channels=config["channels"])
+                                        channels=config.channels)
     return {**config, "data": data, "preprocessing": preprocessing,
             "input_shape": tuple(int(d) for d in preprocessing.outputs[0].shape[1:]),
-            "resolved_precision": resolve_precision(config["precision"])}
+            "resolved_precision": resolve_precision(config.precision)}
 
 
 def section_pipeline(ctx: Context) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from labwork6.plots import save_figure
 from labwork6.profiles import get_profile
-from labwork6.runs import load_json, load_run
+from labwork6.runs import is_completed, load_run
 
 #: The target of issue 12: 99% accuracy (on digits, 268 of 270 images).
 TARGET_PERCENT = 99
@@ -42,10 +42,10 @@ def epoch_frame(run_dir, model: str, seed: int, target_percent: float = TARGET_P
     ``target_percent``, the epoch validation selected, and the selected model's test accuracy."""
     run = load_run(run_dir)
     config, metrics, history = run["config"], run["metrics"], run["history"]
-    if metrics is None or history is None or config.get("status") != "completed":
-        raise FileNotFoundError(f"{run_dir} holds no completed run (status {config.get('status')!r}): "
+    if metrics is None or history is None or config.status != "completed":
+        raise FileNotFoundError(f"{run_dir} holds no completed run (status {config.status!r}): "
                                 "metrics.json and history.csv are written at the end of labwork6.train.train.")
-    num_val, num_test = int(config["counts"]["val"]), int(config["counts"]["test"])
+    num_val, num_test = int(config.counts["val"]), int(config.counts["test"])
     val_correct = (history["val_accuracy"] * num_val).round().astype(int)
     test_correct = round(float(metrics["accuracy"]) * num_test)
     return pd.DataFrame({
@@ -55,7 +55,7 @@ def epoch_frame(run_dir, model: str, seed: int, target_percent: float = TARGET_P
         "num_val": num_val, "reached_target": [_reaches(c, num_val, target_percent) for c in val_correct],
         "selected": history["epoch"].astype(int) == int(metrics["best_epoch"]),
         "test_accuracy": float(metrics["accuracy"]), "test_correct": test_correct, "num_test": num_test,
-        "profile": config["profile"], "precision": config["resolved_precision"],
+        "profile": config.profile, "precision": config.resolved_precision,
     }, columns=EPOCH_COLUMNS)
 
 
@@ -141,7 +141,7 @@ def train_runs(models, seeds, profile: str, run_root: Path, echo, *, reuse: bool
         for seed in seeds:
             config = resolve_config(model, profile=profile, seed=seed)
             run_dir = run_folder(config, run_root)
-            if reuse and (load_json(run_dir / "config.json") or {}).get("status") == "completed":
+            if reuse and is_completed(run_dir):
                 echo(f"time_to_accuracy: reading the completed run {run_dir} (not trained again)")
             else:
                 echo(f"time_to_accuracy: training {model}, seed {seed}, profile {profile} ...")
@@ -186,10 +186,10 @@ def section_time_to_accuracy(ctx) -> None:
 
 def _record(ctx, model: str, epochs: pd.DataFrame, summary: dict, config: dict, wall: dict) -> None:
     """The section's rows for one model (values over seeds) and its summary entry."""
-    precision = config["resolved_precision"]
+    precision = config.resolved_precision
     peak = ctx.peak(precision)  # the matmul rate of this precision, measured in this run
     seeds = summary["seeds"]
-    setting = (f"{summary['profile']} profile, {precision}, batch {config['batch_size']}, "
+    setting = (f"{summary['profile']} profile, {precision}, batch {config.batch_size}, "
                f"{summary['epochs']} epochs, seeds {', '.join(map(str, seeds))}")
     per_seed = "; ".join(f"seed {seed}: {100 * accuracy:.2f}% ({summary['test_correct_per_seed'][seed]}/"
                          f"{summary['num_test']})" for seed, accuracy in summary["test_accuracy_per_seed"].items())
@@ -204,10 +204,10 @@ def _record(ctx, model: str, epochs: pd.DataFrame, summary: dict, config: dict, 
                 [100 * value for value in summary["test_accuracy_per_seed"].values()], "%",
                 note=f"{per_seed}; mean {100 * summary['mean_test_accuracy']:.2f}%; one test image = "
                      f"{100 / summary['num_test']:.2f} points")
-    train_images = int(config["counts"]["train"])
+    train_images = int(config.counts["train"])
     speeds = [train_images * summary["epochs"] / seconds for seconds in summary["train_seconds_per_seed"].values()]
     results.add("time_to_accuracy", model, setting + ", training images/s", speeds, "images/s",
-                flops_per_image=6 * int(config["multiply_adds"]), peak_gflops=peak,
+                flops_per_image=6 * int(config.multiply_adds), peak_gflops=peak,
                 note="epochs x training images / training seconds (validation time counted, so a lower bound)")
     calls = [wall[(model, seed)] for seed in seeds if (model, seed) in wall]  # none for runs read, not trained
     if calls:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labwork6.recipes import robustness_split, run_dataset, run_name
+from labwork6.recipes import robustness_split, run_dataset
 from labwork6.robustness import (
     ROBUSTNESS_FILE,
     ROBUSTNESS_PREDICTIONS,
@@ -33,9 +33,10 @@ from labwork6.robustness import (
     SEVERITY_PARAMETERS,
     evaluate_robustness,
 )
-from labwork6.runs import load_json, load_run, run_lock, write_evaluation, write_json
+from labwork6.run_config import BaselineConfig, read_config, write_config
+from labwork6.runs import load_run, run_lock, run_name, write_evaluation, write_json
 
-MODEL_NAME = "svc"
+MODEL_NAME = BaselineConfig.model
 #: The baseline is fitted on at most this many images (an RBF SVC is quadratic in the
 #: training set; CIFAR-10's 42,500 training and validation images would take hours).
 SVC_MAX_TRAIN = 10_000
@@ -43,9 +44,6 @@ FEATURES = "raw pixels scaled to [0, 1]"
 #: Each test image's prediction under each corruption (columns corruption, severity, index, prediction).
 BASELINE_FILES = ("config.json", "predictions.csv", "metrics.json", "confusion_matrix.csv",
                   "classification_report.csv", "timing.json", ROBUSTNESS_FILE, ROBUSTNESS_PREDICTIONS)
-#: What must be equal for a baseline folder to be reused.
-_SAME_CONFIGURATION = ("model", "dataset", "seed", "subsample", "profile", "kernel", "features", "max_train",
-                       "corruptions", "folds", "fold", "robustness_images", "robustness_severities")
 
 
 def pixel_features(images: np.ndarray) -> np.ndarray:
@@ -56,17 +54,20 @@ def pixel_features(images: np.ndarray) -> np.ndarray:
 def baseline_dir(profile_dir, dataset: str, seed: int, folds: int | None = None, fold: int | None = None) -> Path:
     """``<profile_dir>/<dataset>-svc-seed<seed>`` (with ``-fold<F>of<K>`` for a fold of a
     cross-validation), next to the network runs of the profile."""
-    return Path(profile_dir) / run_name({"dataset": dataset, "model": MODEL_NAME, "seed": seed, "folds": folds,
-                                         "fold": fold})
+    return Path(profile_dir) / run_name(BaselineConfig(dataset=dataset, profile=Path(profile_dir).name, seed=seed,
+                                                       folds=folds, fold=fold))
 
 
-def _reusable(run_dir: Path, config: dict) -> bool:
-    previous = load_json(run_dir / "config.json")
-    if not previous or previous.get("status") != "completed":
+def _reusable(run_dir: Path, config: BaselineConfig) -> bool:
+    try:
+        previous = read_config(run_dir)
+    except ValueError:  # a folder of an older labwork6 (RunFormatError) is fitted again
+        return False
+    if previous is None or previous.status != "completed":
         return False
     if not all((run_dir / name).exists() for name in BASELINE_FILES):
         return False
-    return all(previous.get(key) == config[key] for key in _SAME_CONFIGURATION)
+    return previous.settings() == config.settings()
 
 
 def fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, run_dir, *, folds: int | None = None,
@@ -99,14 +100,13 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
     if isinstance(max_train, bool) or not isinstance(max_train, (int, np.integer)) or max_train < 2:
         raise ValueError(f"max_train must be an int of at least 2 images. Received: max_train={max_train!r}")
     run_dir = Path(run_dir)
-    config = {"model": MODEL_NAME, "status": "running", "dataset": str(dataset), "seed": int(seed),
-              "subsample": int(subsample) if subsample else None, "profile": str(profile), "kernel": "rbf",
-              "features": FEATURES, "max_train": int(max_train),
-              "corruptions": {name: list(values) for name, values in SEVERITY_PARAMETERS.items()},
-              "folds": int(folds) if folds else None, "fold": int(fold) if folds else None,
-              "evaluation": "cross-validation" if folds else "holdout",
-              "robustness_images": int(robustness_images) if robustness_images else None,
-              "robustness_severities": [int(s) for s in robustness_severities]}
+    config = BaselineConfig(
+        status="training", dataset=str(dataset), seed=int(seed), subsample=int(subsample) if subsample else None,
+        profile=str(profile), kernel="rbf", features=FEATURES, max_train=int(max_train),
+        corruptions={name: list(values) for name, values in SEVERITY_PARAMETERS.items()},
+        folds=int(folds) if folds else None, fold=int(fold) if folds else None,
+        robustness_images=int(robustness_images) if robustness_images else None,
+        robustness_severities=tuple(int(s) for s in robustness_severities))
     if not overwrite and _reusable(run_dir, config):
         return run_dir
     data = run_dataset(config)
@@ -118,15 +118,15 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
     class_counts = data.counts()
     from labwork6.machine import environment
 
-    config.update(
-        class_names=list(data.class_names), num_classes=data.num_classes,
+    config = config.replace(
+        class_names=data.class_names, num_classes=data.num_classes,
         counts={split: int(len(part)) for split, part in data.splits.items()},
         class_counts={split: {name: int(n) for name, n in class_counts[split].items()} for split in data.splits},
-        raw_input_shape=list(data.image_shape), source=str(data.source or dataset), fit_images=int(len(labels)),
+        raw_input_shape=data.image_shape, source=str(data.source or dataset), fit_images=int(len(labels)),
         **environment(),
     )
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", config)
+    write_config(run_dir, config)
     start = time.perf_counter()
     classifier = SVC(kernel="rbf").fit(features, labels)
     fit_seconds = time.perf_counter() - start
@@ -141,9 +141,8 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
     # Classified from their pixels, the images and corruptions of the network runs of this seed and fold.
     scored = robustness_split(config, data)
     evaluate_robustness(run_dir, lambda batch: classifier.predict(pixel_features(batch)), scored.images,
-                        scored.labels, int(seed), ids=scored.ids, severities=config["robustness_severities"])
-    config["status"] = "completed"
-    write_json(run_dir / "config.json", config)
+                        scored.labels, int(seed), ids=scored.ids, severities=config.robustness_severities)
+    write_config(run_dir, config.replace(status="completed"))
     return run_dir
 
 
@@ -157,23 +156,23 @@ def ensure_baselines(runs: Iterable[dict], *, max_train: int = SVC_MAX_TRAIN, ov
     """
     runs = list(runs)
     firsts: dict[tuple, dict] = {}
-    for run in sorted(runs, key=lambda run: (run["config"]["model"], run["config"]["seed"])):
+    for run in sorted(runs, key=lambda run: (run["config"].model, run["config"].seed)):
         config = run["config"]
-        key = (Path(run["run_dir"]).parent, str(config["dataset"]), int(config["seed"]), config.get("folds") or None,
-               config.get("fold") if config.get("folds") else None)
+        key = (Path(run["run_dir"]).parent, str(config.dataset), int(config.seed), config.folds or None,
+               config.fold if config.folds else None)
         firsts.setdefault(key, run)
     folders = []
     for (profile_dir, dataset, seed, folds, fold), run in sorted(firsts.items(),
                                                                  key=lambda item: (item[0][2], item[0][4] or 0)):
         config = run["config"]
-        folder = fit_baseline(dataset, seed, config.get("subsample"), config.get("profile", profile_dir.name),
+        folder = fit_baseline(dataset, seed, config.subsample, config.profile,
                               baseline_dir(profile_dir, dataset, seed, folds, fold), folds=folds, fold=fold,
-                              robustness_images=config.get("robustness_images"),
-                              robustness_severities=config.get("robustness_severities") or SEVERITIES,
+                              robustness_images=config.robustness_images,
+                              robustness_severities=config.robustness_severities or SEVERITIES,
                               max_train=max_train, overwrite=overwrite)
-        _warn_if_other_split(folder, [other for other in runs if int(other["config"]["seed"]) == seed
-                                      and str(other["config"]["dataset"]) == dataset
-                                      and other["config"].get("fold") == config.get("fold")])
+        _warn_if_other_split(folder, [other for other in runs if int(other["config"].seed) == seed
+                                      and str(other["config"].dataset) == dataset
+                                      and other["config"].fold == config.fold])
         folders.append(folder)
     return folders
 

@@ -15,15 +15,9 @@ from labwork6.data import load_dataset, read_folder, read_image
 from labwork6.durable import remove_partials
 from labwork6.metrics import labels_from_probabilities
 from labwork6.preprocessing import to_channels
-from labwork6.recipes import RUN_FORMAT, run_dataset
+from labwork6.recipes import run_dataset
+from labwork6.run_config import RunFormatError
 from labwork6.runs import dataset_label, load_run, run_lock, write_evaluation
-
-#: What a run folder of an older format lacks (labwork6.recipes.RUN_FORMAT says what changed when).
-_OLD_FORMATS = {
-    1: "its model.keras does not hold its preprocessing (it has normalization.json)",
-    2: "a resnet19 run has the 64-filter stem of the TET code, not Zheng et al.'s 128, and with --channels "
-       "its model.keras needs labwork6 to load",
-}
 
 
 def load_trained(run_dir):
@@ -33,18 +27,15 @@ def load_trained(run_dir):
     of any height and width with the run's channel count.
     """
     run_dir = Path(run_dir)
-    config = load_run(run_dir)["config"]
+    try:
+        config = load_run(run_dir)["config"]
+    except RunFormatError as error:
+        raise RunFormatError(f"{error}. Retrain it: `python -m labwork6 train --model NAME --overwrite ...`.") from None
     path = run_dir / "model.keras"
-    if config.get("status") != "completed" or not path.exists():
+    if config.status != "completed" or not path.exists():
         raise FileNotFoundError(
-            f"The run in {run_dir} is not completed (status: {config.get('status')!r}); train it first with "
-            f"`python -m labwork6 train --model {config.get('model', 'NAME')}`.")
-    found = 1 if (run_dir / "normalization.json").exists() else config.get("run_format", 1)
-    if found < RUN_FORMAT:
-        raise ValueError(
-            f"The run in {run_dir} was trained by an older labwork6: {_OLD_FORMATS.get(found, _OLD_FORMATS[1])}. "
-            f"Retrain it: `python -m labwork6 train --model {config.get('model', 'NAME')} --overwrite ...`. "
-            f"Received: run_format={found} (this labwork6 writes {RUN_FORMAT})")
+            f"The run in {run_dir} is not completed (status: {config.status!r}); train it first with "
+            f"`python -m labwork6 train --model {config.model}`.")
     try:
         model = keras.models.load_model(path)
     except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
@@ -64,7 +55,7 @@ def load_test_split(run_dir):
     predictions = pd.read_csv(Path(run_dir) / "predictions.csv")
     if len(predictions) != len(data.test) or (predictions["label"].to_numpy() != data.test.labels).any():
         raise ValueError(
-            f"The test split of {config['dataset']!r} (seed {config['seed']}) does not match "
+            f"The test split of {config.dataset!r} (seed {config.seed}) does not match "
             f"{Path(run_dir) / 'predictions.csv'}: the data or its splitting changed since the run. Train it again.")
     return data, predictions
 
@@ -81,14 +72,14 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
     """
     model, config = load_trained(run_dir)
     out_dir = evaluation_dir(run_dir, dataset)  # before any work: a bad name fails at once
-    class_names = config["class_names"]
+    class_names = config.class_names
     if dataset is None:
         split, names = run_dataset(config).test, class_names
     elif Path(str(dataset)).is_dir():
         folder = Path(str(dataset))
         split, names, _ = read_folder(folder / "test" if (folder / "test").is_dir() else folder)
     else:
-        data = load_dataset(dataset, seed=config["seed"])
+        data = load_dataset(dataset, seed=config.seed)
         split, names = data.test, data.class_names
     unknown = sorted(set(names) - set(class_names))
     if unknown:
@@ -96,14 +87,14 @@ def evaluate_run(run_dir, dataset=None) -> tuple[dict, Path]:
                          f"The run was trained on: {class_names}. Received: dataset={dataset!r}")
     labels = np.array([class_names.index(name) for name in names])[split.labels]
     images = split.images
-    images = to_channels(images, int(config["raw_input_shape"][-1]))
+    images = to_channels(images, int(config.raw_input_shape[-1]))
     probabilities = model.predict(images, batch_size=64, verbose=0)
     predictions = labels_from_probabilities(probabilities)
     with run_lock(run_dir):
         if out_dir.is_dir():
             remove_partials(out_dir)  # left by a kill inside an earlier evaluation
         metrics = write_evaluation(out_dir, labels, predictions, probabilities, class_names,
-                                   dataset=str(dataset or config["dataset"]))
+                                   dataset=str(dataset or config.dataset))
     return metrics, out_dir
 
 
@@ -133,8 +124,8 @@ def predict_images(run_dir, paths, *, batch_size: int = 64) -> list[dict]:
     paths = [str(path) for path in paths]
     images = [_read_for_prediction(path) for path in paths]  # every file checked before the model loads
     model, config = load_trained(run_dir)
-    class_names = config["class_names"]
-    channels = int(config["raw_input_shape"][-1])
+    class_names = config.class_names
+    channels = int(config.raw_input_shape[-1])
     images = [to_channels(image, channels) for image in images]
     by_shape: dict[tuple, list[int]] = {}
     for index, image in enumerate(images):

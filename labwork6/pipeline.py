@@ -150,17 +150,17 @@ def planned_runs(profile: str, runs) -> dict[str, tuple[str, int]]:
     ``runs`` yet: what the notebooks will train, for the time-left estimate."""
     from labwork6.profiles import get_profile
     from labwork6.recipes import resolve_config, run_folder
-    from labwork6.runs import load_json
+    from labwork6.runs import is_completed
 
     settings, planned = get_profile(profile), {}
     for model in settings["models"]:
         for seed in settings["seeds"]:
-            folds = resolve_config(model, profile=profile, seed=seed)["folds"]
+            folds = resolve_config(model, profile=profile, seed=seed).folds
             for fold in range(folds) if folds else [None]:  # every fold of the cross-validation
                 config = resolve_config(model, profile=profile, seed=seed, fold=fold)
                 run_dir = run_folder(config, runs)
-                if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
-                    planned[run_dir.name] = (model, config["epochs"])
+                if not is_completed(run_dir):
+                    planned[run_dir.name] = (model, config.epochs)
     return planned
 
 

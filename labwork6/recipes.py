@@ -16,13 +16,13 @@ import keras
 import numpy as np
 
 from labwork6.data import check_folds, has_own_test_split, load_dataset, stratified_subset
-from labwork6.machine import resolve_precision
 from labwork6.models import get_model, model_family
 from labwork6.optimizers import XlaAdamW
 from labwork6.preprocessing import augmentation_for
 from labwork6.profiles import get_profile, runs_root
 from labwork6.robustness import SEVERITIES
-from labwork6.runs import dataset_label
+from labwork6.run_config import RunConfig
+from labwork6.runs import run_name
 
 #: AdamW with a short linear warm-up and a cosine decay to zero, label smoothing, small
 #: batches (many steps on small data): what trained both families from scratch here.
@@ -55,15 +55,10 @@ RECIPES: dict[str, dict] = {
     # Two stride-2 stages leave 4x4 maps at 16x16, as 32x32 CIFAR images leave 8x8.
     "resnet": {**_ADAMW_COSINE, "epochs": 5, "min_image_size": 16, "model_options": {}},
 }
-OPTIMIZERS = ("adamw", "adam", "sgd")
-DISTRIBUTIONS = (None, "mirrored", "multiworker")
-#: Bumped when run folders change meaning (2: preprocessing inside model.keras; 3: resnet19 with Zheng
-#: et al.'s 128-filter stem, as format-2 runs of resnet19 had the TET code's 64, and only stock Keras layers).
-RUN_FORMAT = 3
 
 
 def resolve_config(model: str, dataset: str | None = None, *, profile: str | None = None, seed: int = 0,
-                   **overrides) -> dict:
+                   **overrides) -> RunConfig:
     """The full configuration of a run: recipe of the model family, then profile, then overrides.
 
     ``overrides`` may set any recipe key (``epochs``, ``batch_size``, ``learning_rate``,
@@ -71,11 +66,11 @@ def resolve_config(model: str, dataset: str | None = None, *, profile: str | Non
     ``image_size``, ``model_options``, ``contrast_augmentation``) and ``width``, ``precision``,
     ``channels``, ``augment``, ``deterministic``, ``distribute``, ``patience``, ``subsample``,
     ``folds``, ``fold``, ``train_fraction``, ``robustness_images``, ``robustness_severities``;
-    a value of None keeps the default.
+    a value of None keeps the default. Every value is checked (:meth:`RunConfig.check`).
 
     Evaluation: ``folds`` (k >= 2, the profile's by default; 0 asks for a holdout split) and
     ``fold`` (0..k-1, default 0) choose one fold of a stratified k-fold cross-validation
-    (:func:`labwork6.data.load_dataset`); ``evaluation`` records ``"cross-validation"`` or
+    (:func:`labwork6.data.load_dataset`); ``evaluation`` is ``"cross-validation"`` or
     ``"holdout"``. A source with its own test split (the keras datasets, a folder with
     ``test/``) keeps it: there ``folds`` and ``fold`` become None and ``evaluation`` is
     ``"holdout"``. ``subsample`` is at most that many images of the whole source, drawn before
@@ -86,91 +81,47 @@ def resolve_config(model: str, dataset: str | None = None, *, profile: str | Non
     """
     family = model_family(model)
     settings = get_profile(profile)
-    config = {"model": model, "dataset": str(dataset or settings["dataset"]), "profile": settings["name"],
-              "seed": int(seed), "run_format": RUN_FORMAT, **RECIPES[family]}
-    config["model_options"] = dict(config["model_options"])
-    config.update({"width": settings["width"], "precision": settings["precision"],
+    values = {"model": model, "dataset": str(dataset or settings["dataset"]), "profile": settings["name"],
+              "seed": int(seed), **RECIPES[family]}
+    values["model_options"] = dict(values["model_options"])
+    values.update({"width": settings["width"], "precision": settings["precision"],
                    "subsample": settings["subsample"], "channels": None, "augment": True,
                    "deterministic": False, "distribute": None, "patience": None,
                    "folds": settings.get("folds"), "fold": None, "train_fraction": None,
                    "robustness_images": settings.get("robustness_images"),
-                   "robustness_severities": list(settings.get("robustness_severities") or SEVERITIES)})
+                   "robustness_severities": tuple(settings.get("robustness_severities") or SEVERITIES)})
     for key in ("epochs", "batch_size"):
         if settings.get(key):
-            config[key] = settings[key]
-    unknown = set(overrides) - set(config)
+            values[key] = settings[key]
+    unknown = set(overrides) - set(values)
     if unknown:
-        raise ValueError(f"Unknown training options {sorted(unknown)}. Valid: {sorted(config)}")
-    config.update({key: value for key, value in overrides.items() if value is not None})
-    if config["folds"] == 0 and not isinstance(config["folds"], bool):
-        config["folds"] = None  # asked for a holdout split
-    if config["folds"] is None and config["fold"] is not None:
-        raise ValueError(f"`fold` needs `folds` (cross-validation); a holdout split has no folds. Received: "
-                         f"fold={config['fold']!r}, folds=None")
-    if config["folds"] is not None:
-        config["fold"] = 0 if config["fold"] is None else config["fold"]
-        check_folds(config["folds"], config["fold"])
-        if has_own_test_split(config["dataset"]):
+        raise ValueError(f"Unknown training options {sorted(unknown)}. Valid: {sorted(values)}")
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    if values["folds"] == 0 and not isinstance(values["folds"], bool):
+        values["folds"] = None  # asked for a holdout split
+    if values["folds"] is not None:
+        values["fold"] = 0 if values["fold"] is None else values["fold"]
+        check_folds(values["folds"], values["fold"])
+        if has_own_test_split(values["dataset"]):
             if overrides.get("folds"):
-                print(f"[labwork6] {config['dataset']} has its own test split: it is used as it is (holdout), "
-                      f"folds={config['folds']} is not.")
-            config["folds"] = config["fold"] = None
-    config["evaluation"] = "cross-validation" if config["folds"] else "holdout"
-    if isinstance(config["robustness_severities"], tuple):
-        config["robustness_severities"] = list(config["robustness_severities"])
-    check_config(config)
-    return config
+                print(f"[labwork6] {values['dataset']} has its own test split: it is used as it is (holdout), "
+                      f"folds={values['folds']} is not.")
+            values["folds"] = values["fold"] = None
+    return RunConfig(**values)
 
 
-def check_config(config: dict) -> None:
-    """Raise ``ValueError`` naming the first invalid value of a run configuration."""
-    positive = {"epochs": int, "batch_size": int, "image_size": int}
-    for key, kind in positive.items():
-        value = config[key]
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool) or value < 1):
-            raise ValueError(f"`{key}` must be a positive integer. Received: {key}={value!r}")
-    if not config["learning_rate"] > 0:
-        raise ValueError(f"`learning_rate` must be > 0. Received: learning_rate={config['learning_rate']!r}")
-    if config["optimizer"] not in OPTIMIZERS:
-        raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}. Received: optimizer={config['optimizer']!r}")
-    if config["distribute"] not in DISTRIBUTIONS:
-        raise ValueError(f"`distribute` must be one of {DISTRIBUTIONS}. Received: distribute={config['distribute']!r}")
-    if not 0 <= config["warmup_fraction"] < 1:
-        raise ValueError(f"`warmup_fraction` must be in [0, 1). Received: {config['warmup_fraction']!r}")
-    resolve_precision(config["precision"])  # validates the name
-    fraction = config.get("train_fraction")
-    if fraction is not None and (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
-                                 or not 0 < fraction <= 1):
-        raise ValueError(f"`train_fraction` must be a number in (0, 1] (the share of the training split kept). "
-                         f"Received: train_fraction={fraction!r}")
-    factor = config.get("contrast_augmentation")
-    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 <= factor < 1):
-        raise ValueError(f"`contrast_augmentation` must be a number in [0, 1) (RandomContrast's factor: contrast "
-                         f"scaled by a random factor in [1 - f, 1 + f]; 0: none) or None (the recipe's). Received: "
-                         f"contrast_augmentation={factor!r}")
-    images = config.get("robustness_images")
-    if images is not None and (isinstance(images, bool) or not isinstance(images, int) or images < 1):
-        raise ValueError(f"`robustness_images` must be a positive integer (test images per run scored under "
-                         f"corruption) or None (all). Received: robustness_images={images!r}")
-    severities = config.get("robustness_severities") or []
-    if not severities or any(isinstance(s, bool) or s not in SEVERITIES for s in severities) \
-            or len(set(severities)) != len(severities):
-        raise ValueError(f"`robustness_severities` must be distinct severities from {SEVERITIES}. Received: "
-                         f"robustness_severities={config.get('robustness_severities')!r}")
-
-
-def run_dataset(config: dict):
+def run_dataset(config):
     """The dataset of a run, split (or folded, subsampled, its training split thinned) exactly as it was
-    trained; configs without ``folds`` (older runs) are holdout splits."""
-    seed = config["seed"]
-    if config.get("folds"):
-        data = load_dataset(config["dataset"], seed=seed, folds=config["folds"], fold=config["fold"],
-                            max_images=config.get("subsample"))
+    trained; a configuration without ``folds`` is a holdout split."""
+    seed = config.seed
+    if config.folds:
+        data = load_dataset(config.dataset, seed=seed, folds=config.folds, fold=config.fold,
+                            max_images=config.subsample)
     else:
-        data = load_dataset(config["dataset"], seed=seed)
-        if config.get("subsample"):
-            data = data.subsample(config["subsample"], seed=seed)
-    fraction = config.get("train_fraction")
+        data = load_dataset(config.dataset, seed=seed)
+        if config.subsample:
+            data = data.subsample(config.subsample, seed=seed)
+    fraction = getattr(config, "train_fraction", None)  # the SVC baseline (BaselineConfig) has none
     if fraction and fraction < 1:
         kept = max(data.num_classes, math.ceil(round(fraction * len(data.train), 9)))
         data = dataclasses.replace(data, train=stratified_subset(data.train, kept, seed), notes=[
@@ -178,46 +129,39 @@ def run_dataset(config: dict):
     return data
 
 
-def robustness_split(config: dict, data):
-    """The test images a run scores under corruption: at most ``config["robustness_images"]`` of
+def robustness_split(config, data):
+    """The test images a run scores under corruption: at most ``config.robustness_images`` of
     ``data.test`` (all when None), drawn stratified by class and seeded by (seed, fold), so that
     every model and the SVC of a fold score the same images and, the folds' test splits being
     disjoint, no image is scored twice in one seed. Keeps the images' ``ids``."""
-    wanted = config.get("robustness_images")
+    wanted = config.robustness_images
     if not wanted:
         return data.test
     # (seed, fold, 1): another stream than the validation slice's (seed, fold)
-    return stratified_subset(data.test, int(wanted), [int(config["seed"]), int(config.get("fold") or 0), 1])
+    return stratified_subset(data.test, int(wanted), [int(config.seed), int(config.fold or 0), 1])
 
 
-def run_name(config: dict) -> str:
-    """A run folder's name: ``<dataset>-<model>-seed<S>``, and ``-fold<F>of<K>`` for a fold of a
-    cross-validation."""
-    name = f"{dataset_label(config['dataset'])}-{config['model']}-seed{int(config['seed'])}"
-    return f"{name}-fold{int(config['fold'])}of{int(config['folds'])}" if config.get("folds") else name
-
-
-def run_folder(config: dict, runs=None) -> Path:
+def run_folder(config: RunConfig, runs=None) -> Path:
     """``<runs>/<profile>/<run_name(config)>``: where a run of ``config`` goes by default."""
-    return runs_root(runs) / config["profile"] / run_name(config)
+    return runs_root(runs) / config.profile / run_name(config)
 
 
-def build_augmentation(config: dict, dataset_name: str, input_shape, normalized_range=None):
-    """The training augmentation of a run (identity at inference), or None when ``config["augment"]``
+def build_augmentation(config: RunConfig, dataset_name: str, input_shape, normalized_range=None):
+    """The training augmentation of a run (identity at inference), or None when ``config.augment``
     is false: the dataset's (:func:`labwork6.preprocessing.augmentation_for`), then, with
-    ``config["contrast_augmentation"]`` = f, Keras' stock ``RandomContrast(f)``, which moves every
+    ``config.contrast_augmentation`` = f, Keras' stock ``RandomContrast(f)``, which moves every
     pixel's distance from its image's mean by a random factor in [1 - f, 1 + f], the operation of
     the ``contrast`` corruption (:mod:`labwork6.robustness`). It sits after the normalisation,
     where that operation is the same (normalisation is affine); ``normalized_range`` (low, high),
     the normalised values of pixels 0 and 255, is what it clips to (:func:`normalized_range`)."""
-    if not config.get("augment", True):  # --no-augment: none at all, the contrast remedy included
+    if not config.augment:  # --no-augment: none at all, the contrast remedy included
         return None
-    augmentation = augmentation_for(dataset_name, input_shape, config["seed"])
-    factor = config.get("contrast_augmentation")
+    augmentation = augmentation_for(dataset_name, input_shape, config.seed)
+    factor = config.contrast_augmentation
     if not factor:
         return augmentation
     contrast = keras.layers.RandomContrast(float(factor), value_range=tuple(normalized_range or (-1e9, 1e9)),
-                                           seed=config["seed"] + 2, dtype="float32", name="random_contrast")
+                                           seed=config.seed + 2, dtype="float32", name="random_contrast")
     layers = list(augmentation.layers) if augmentation is not None else []
     return keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers, contrast], name="augmentation")
 
@@ -231,9 +175,9 @@ def normalized_range(preprocessing: keras.Model) -> tuple[float, float]:
     return float(np.min((0.0 - mean) / std)), float(np.max((1.0 - mean) / std))
 
 
-def build_network(config: dict, input_shape=None, num_classes: int | None = None, *, preprocessing=None,
+def build_network(config: RunConfig, input_shape=None, num_classes: int | None = None, *, preprocessing=None,
                   augmentation=None) -> keras.Model:
-    """The network of a run from its configuration: ``config["model"]`` at ``config["width"]``
+    """The network of a run from its configuration: ``config.model`` at ``config.width``
     with its ``model_options``, a sigmoid unit for two classes, else a softmax.
 
     Training passes the ``preprocessing`` and ``augmentation`` layers that go in front, and the
@@ -241,35 +185,35 @@ def build_network(config: dict, input_shape=None, num_classes: int | None = None
     ``input_shape`` (the network's, after preprocessing) and ``num_classes`` of its config, and the
     result is the bare, untrained network (``input_shape`` may ask for another size).
     """
-    input_shape = config["input_shape"] if input_shape is None else input_shape
-    num_classes = int(config["num_classes"] if num_classes is None else num_classes)
-    return get_model(config["model"], input_shape=tuple(int(d) for d in input_shape), num_classes=num_classes,
-                     width=config.get("width", 1.0), classifier_activation="sigmoid" if num_classes == 2 else "softmax",
-                     preprocessing=preprocessing, augmentation=augmentation, **(config.get("model_options") or {}))
+    input_shape = config.input_shape if input_shape is None else input_shape
+    num_classes = int(config.num_classes if num_classes is None else num_classes)
+    return get_model(config.model, input_shape=tuple(int(d) for d in input_shape), num_classes=num_classes,
+                     width=config.width, classifier_activation="sigmoid" if num_classes == 2 else "softmax",
+                     preprocessing=preprocessing, augmentation=augmentation, **(config.model_options or {}))
 
 
-def model_image_size(config: dict, image_shape) -> int | None:
+def model_image_size(config: RunConfig, image_shape) -> int | None:
     """The size images are resized to: ``image_size`` if set, else the native size, raised to
     the family's ``min_image_size`` when smaller (digits' 8x8 -> 32x32 for VGG)."""
-    if config.get("image_size"):
-        return config["image_size"]
-    minimum = config.get("min_image_size") or 1
+    if config.image_size:
+        return config.image_size
+    minimum = config.min_image_size or 1
     return minimum if min(image_shape[:2]) < minimum else None
 
 
-def make_optimizer(config: dict, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def make_optimizer(config: RunConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """The recipe's optimizer with a linear warm-up then cosine decay to zero, per step."""
-    total = steps_per_epoch * config["epochs"]
-    warmup = int(config["warmup_fraction"] * total)
-    peak = config["learning_rate"]
+    total = steps_per_epoch * config.epochs
+    warmup = int(config.warmup_fraction * total)
+    peak = config.learning_rate
     if warmup:
         schedule = keras.optimizers.schedules.CosineDecay(
             0.0, max(1, total - warmup), warmup_target=peak, warmup_steps=warmup)
     else:
         schedule = keras.optimizers.schedules.CosineDecay(peak, max(1, total))
-    if config["optimizer"] == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=config["weight_decay"])
-    if config["optimizer"] == "adam":
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
         return keras.optimizers.Adam(schedule)
     # Keras' AdamW, its update fused by XLA on TensorFlow (1.27x per VGG19-BN step on a 2-core CPU).
-    return XlaAdamW(schedule, weight_decay=config["weight_decay"])
+    return XlaAdamW(schedule, weight_decay=config.weight_decay)

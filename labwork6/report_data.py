@@ -78,12 +78,12 @@ class ReportData:
     @cached_property
     def seeds(self) -> list[int]:
         """The seeds of the network runs (the repetitions)."""
-        return sorted({int(run["config"]["seed"]) for run in self.runs})
+        return sorted({int(run["config"].seed) for run in self.runs})
 
     @cached_property
     def folds(self) -> int | None:
         """The number of cross-validation folds of the runs (None: holdout runs)."""
-        return self.subject["config"].get("folds") or None
+        return self.subject["config"].folds or None
 
     @cached_property
     def repetitions(self) -> dict[str, dict[int, list[dict]]]:
@@ -130,7 +130,7 @@ class ReportData:
     def error_seed(self) -> int | None:
         """The repetition whose misclassified images the report shows: the VGG's first seed."""
         run = self.first_run("vgg")
-        return int(run["config"]["seed"]) if run else None
+        return int(run["config"].seed) if run else None
 
     @cached_property
     def errors(self) -> pd.DataFrame | None:
@@ -165,11 +165,11 @@ class ReportData:
         from labwork6.robustness import contrast_diagnosis
 
         run = self.first_run("vgg") or self.runs[0]
-        standard = run["config"].get("normalization") or {}
+        standard = run["config"].normalization or {}
         if not standard.get("mean"):
             return None
         return contrast_diagnosis(run_dataset(run["config"]).test.images, standard["mean"], standard["std"],
-                                  seed=int(run["config"]["seed"]))
+                                  seed=int(run["config"].seed))
 
     @cached_property
     def study(self) -> dict[str, pd.DataFrame]:
@@ -183,7 +183,7 @@ class ReportData:
         """:func:`labwork6.data.digits_writers` when the runs are on digits, else None."""
         from labwork6.data import digits_writers
 
-        return digits_writers() if self.subject["config"]["dataset"] == "digits" else None
+        return digits_writers() if self.subject["config"].dataset == "digits" else None
 
     @cached_property
     def trained_models(self) -> dict[str, object]:
@@ -223,7 +223,7 @@ class ReportData:
         kernels = {}
         for family in self.trained_filters:
             config = self.first_run(family)["config"]
-            keras.utils.set_random_seed(int(config["seed"]))  # as labwork6.train does before building
+            keras.utils.set_random_seed(int(config.seed))  # as labwork6.train does before building
             kernels[family] = first_layer_filters(build_network(config))
         return kernels
 

@@ -48,8 +48,8 @@ def plot_training_curves(runs: Iterable[dict], width: float | None = None,
         history = history.copy()
         history["epoch"] = np.arange(1, len(history) + 1)
         config = group[0]["config"]
-        fold = f", fold {config['fold']}" if config.get("folds") else ""
-        histories[f"{model_label(name)} (seed {config['seed']}{fold})"] = history
+        fold = f", fold {config.fold}" if config.folds else ""
+        histories[f"{model_label(name)} (seed {config.seed}{fold})"] = history
     if not histories:
         raise FileNotFoundError("No run has a history.csv: there are no training curves to draw.")
     return plot_history(histories, metrics=metrics, log_scale=log_scale, width=width, by_model=by_model)
@@ -77,7 +77,7 @@ def plot_errors(data: ReportData):
         frame, images = frame[wrong], images[wrong]
     return plot_model_errors(images, frame["label"].to_numpy(),
                              {short[name]: frame[name].to_numpy() for name in names},
-                             run["config"]["class_names"],
+                             run["config"].class_names,
                              shared_by=[short[name] for name in names if name != BASELINE_MODEL],
                              indices=frame.index.to_numpy(), max_images=ERRORS_SHOWN, width=TEXT_WIDTH)
 
@@ -89,12 +89,12 @@ def plot_contrast(data: ReportData):
     from labwork6.plots import plot_contrast_diagnosis
 
     run = data.first_run("vgg") or data.runs[0]
-    standard = run["config"].get("normalization") or {}
+    standard = run["config"].normalization or {}
     if not standard.get("mean"):
         return None
     images = run_dataset(run["config"]).test.images
     return plot_contrast_diagnosis(images, standard["mean"], standard["std"], severity=1, count=10,
-                                   seed=int(run["config"]["seed"]), width=TEXT_WIDTH)
+                                   seed=int(run["config"].seed), width=TEXT_WIDTH)
 
 
 def plot_filters_learned(data: ReportData, family: str):
@@ -104,7 +104,7 @@ def plot_filters_learned(data: ReportData, family: str):
 
     if family not in data.trained_filters:
         return None
-    seed = data.first_run(family)["config"]["seed"]
+    seed = data.first_run(family)["config"].seed
     return plot_filter_change(data.initial_filters[family], data.trained_filters[family], max_filters=FILTERS_SHOWN,
                               labels=(f"initial\n(seed {seed})", "trained"), width=TEXT_WIDTH)
 
@@ -143,7 +143,7 @@ def _figures(data: ReportData) -> dict:
     figures = {"training_curves": plot_training_curves(data.runs, width=TEXT_WIDTH, metrics=("loss", "accuracy"),
                                                        log_scale=("loss",), by_model=True)}
     for name, group in data.groups.items():
-        seeds = {int(run["config"]["seed"]) for run in group}
+        seeds = {int(run["config"].seed) for run in group}
         seeds = (f"{len(seeds)} seeds" if len(seeds) > 1 else f"seed {min(seeds)}") + (
             f", {len(group) // len(seeds)} folds" if data.folds else "")
         figures[f"confusion_{name}"] = plot_confusion_matrix(

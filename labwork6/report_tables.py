@@ -199,7 +199,7 @@ def _layers_of(family: str) -> Callable[[ReportData], Table | None]:
         run = data.first_run(family)
         bias = "" if family == "vgg" else " ($K\\cdot F\\cdot D$ per convolution: they have no bias)"
         caption = _LAYERS_CAPTION.format(name=tex_escape(model_label(data.roles[family])),
-                                         shape=shape_text(run["config"]["input_shape"]).replace("×", "$\\times$"),
+                                         shape=shape_text(run["config"].input_shape).replace("×", "$\\times$"),
                                          bias=bias)
         return _architecture(model, caption, f"tab:layers-{family}")
 
@@ -207,7 +207,7 @@ def _layers_of(family: str) -> Callable[[ReportData], Table | None]:
 
 
 def _data(data: ReportData) -> Table:
-    class_counts = data.baseline[0]["config"].get("class_counts") if data.baseline else None
+    class_counts = data.baseline[0]["config"].class_counts if data.baseline else None
     return Table(data_table(data.runs, pd.DataFrame(class_counts) if class_counts else None))
 
 

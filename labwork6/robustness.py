@@ -348,7 +348,7 @@ def read_robustness(run_dir) -> pd.DataFrame:
 def normalized(images: np.ndarray, mean, std) -> np.ndarray:
     """uint8 ``images`` as a model's preprocessing normalises them: ``(x / 255 - mean) / std`` per
     channel (``mean``, ``std``: the statistics of the training split, one per channel, as a run's
-    ``config["normalization"]`` records them). Resizing, which the model also does, keeps a
+    ``RunConfig.normalization`` records them). Resizing, which the model also does, keeps a
     constant background constant and is left out."""
     mean, std = np.asarray(mean, float).reshape(-1), np.asarray(std, float).reshape(-1)
     if mean.shape != std.shape or (std <= 0).any():
@@ -369,7 +369,7 @@ def contrast_diagnosis(images: np.ndarray, mean, std, severities: Sequence[int] 
 
     Args:
         images: raw uint8 images (N, H, W, C), e.g. test images.
-        mean, std: the training split's per-channel statistics (``config["normalization"]``).
+        mean, std: the training split's per-channel statistics (``RunConfig.normalization``).
 
     Returns:
         One row per severity (0: the clean images): ``severity``, ``factor`` (the corruption's

@@ -33,10 +33,12 @@ from labwork6.durable import PARTIAL_GLOB, remove, remove_partials, write_csv, w
 from labwork6.locks import LOCK_NAME, RunFolderInUse, folder_lock
 from labwork6.metrics import classification_metrics, classification_report_frame, confusion_matrix_frame
 from labwork6.profiles import runs_root
+from labwork6.run_config import CONFIG_FILE, RunFormatError, plain, read_config, write_config
 
-__all__ = ["LOCK_NAME", "MARKER", "RUN_FILES", "RunFolderConflict", "RunFolderInUse", "run_lock"]
+__all__ = ["LOCK_NAME", "MARKER", "RUN_FILES", "RunFolderConflict", "RunFolderInUse", "read_config", "run_lock",
+           "write_config"]
 
-RUN_FILES = ("config.json", "history.csv", "model.keras", "predictions.csv", "metrics.json",
+RUN_FILES = (CONFIG_FILE, "history.csv", "model.keras", "predictions.csv", "metrics.json",
              "confusion_matrix.csv", "classification_report.csv", "robustness.csv", "robustness_predictions.csv",
              "timing.json")
 MARKER = "run.json"
@@ -46,10 +48,6 @@ RUN_FOLDER_FORMAT = 1
 _OWN_NAMES = (*RUN_FILES, "normalization.json", "backup", "evaluation")
 TRAINING, TRAINED, COMPLETED, FAILED = "training", "trained", "completed", "failed"
 
-#: Keys of config.json that the run derives or records (not settings a user chose).
-_NOT_COMPARED = {"status", "epochs_run", "versions", "hardware", "parameters", "multiply_adds", "class_names",
-                 "num_classes", "input_shape", "raw_input_shape", "error", "resolved_precision", "steps_per_epoch",
-                 "counts", "num_replicas_in_sync", "normalization", "data_fingerprint", "dataset_source"}
 #: What must not change under an interrupted run for its backup to continue it exactly.
 _RESUME_CHECKS = {"resolved_precision": "precision", "num_replicas_in_sync": "replicas",
                   "versions.tensorflow": "TensorFlow", "versions.keras": "Keras", "versions.labwork6": "labwork6",
@@ -78,8 +76,15 @@ def dataset_label(dataset: str) -> str:
     return f"{Path(source).name or 'root'}-{hashlib.sha256(source.encode()).hexdigest()[:6]}"
 
 
+def run_name(config) -> str:
+    """A run folder's name for a configuration (:mod:`labwork6.run_config`):
+    ``<dataset>-<model>-seed<S>``, and ``-fold<F>of<K>`` for a fold of a cross-validation."""
+    name = f"{dataset_label(config.dataset)}-{config.model}-seed{int(config.seed)}"
+    return f"{name}-fold{int(config.fold)}of{int(config.folds)}" if config.folds else name
+
+
 def run_dir_for(model: str, dataset: str, seed: int, profile: str, root=None) -> Path:
-    """The run folder of a (model, dataset, seed) in a profile."""
+    """The run folder of a (model, dataset, seed) holdout run in a profile."""
     return runs_root(root) / profile / f"{dataset_label(dataset)}-{model}-seed{seed}"
 
 
@@ -88,11 +93,12 @@ def is_run_folder(run_dir) -> bool:
     return (Path(run_dir) / MARKER).is_file()
 
 
-def check_claimable(run_dir, config: dict | None = None, *, overwrite: bool = False) -> bool:
+def check_claimable(run_dir, config=None, *, overwrite: bool = False) -> bool:
     """Raise :class:`RunFolderConflict` unless ``run_dir`` is missing, empty or a run folder:
     a folder of someone else's files is never written into or emptied. Returns True when it is
-    a completed run of ``config`` written before run folders had a marker (reused as it is,
-    unless ``overwrite``: then it is refused, as it cannot be told from a user's folder)."""
+    a completed run of ``config`` (a :class:`labwork6.run_config.RunConfig`) written before run
+    folders had a marker (reused as it is, unless ``overwrite``: then it is refused, as it cannot
+    be told from a user's folder)."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise NotADirectoryError(f"The run folder must be a folder. Received a file: {str(run_dir)!r}")
@@ -103,9 +109,15 @@ def check_claimable(run_dir, config: dict | None = None, *, overwrite: bool = Fa
                      if entry.name != LOCK_NAME and not fnmatch.fnmatch(entry.name, PARTIAL_GLOB))
     if not entries:
         return False
-    earlier = load_json(run_dir / "config.json")
-    if isinstance(earlier, dict) and "run_format" in earlier:
-        if config is not None and not overwrite and earlier.get("status") == COMPLETED \
+    try:
+        earlier = read_config(run_dir)
+        of_labwork6 = earlier is not None
+    except RunFormatError:
+        earlier, of_labwork6 = None, True
+    except ValueError:  # a config.json that is not a run's: a user's folder
+        earlier, of_labwork6 = None, False
+    if of_labwork6:
+        if earlier is not None and config is not None and not overwrite and earlier.status == COMPLETED \
                 and not differences(earlier, config) \
                 and all((run_dir / name).exists() for name in RUN_FILES):
             return True
@@ -131,30 +143,29 @@ def start_fresh(run_dir) -> None:
                                   "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
-def comparable(config: dict) -> dict:
-    """The settings of a run configuration: what two runs must share to be the same run (the
-    dataset as its resolved source)."""
-    settings = {key: value for key, value in plain(config).items() if key not in _NOT_COMPARED}
-    if "dataset" in settings:
-        settings["dataset"] = config.get("dataset_source") or dataset_source(settings["dataset"])
+def comparable(config) -> dict:
+    """The settings of a run configuration (:meth:`labwork6.run_config.RunConfig.settings`): what
+    two runs must share to be the same run, the dataset as its resolved source."""
+    settings = config.settings()
+    settings["dataset"] = config.dataset_source or dataset_source(settings["dataset"])
     return settings
 
 
-def differences(previous: dict, current: dict) -> list[str]:
+def differences(previous, current) -> list[str]:
     """``key: old -> new`` for every setting that differs (missing keys shown as None)."""
     old, new = comparable(previous), comparable(current)
     return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(set(old) | set(new))
             if old.get(key) != new.get(key)]
 
 
-def plan_run(run_dir, config: dict, previous: dict | None, *, overwrite: bool = False) -> str:
+def plan_run(run_dir, config, previous, *, overwrite: bool = False) -> str:
     """What ``train`` does with ``run_dir`` (whose ``config.json`` held ``previous``, read under
     the lock): ``"reuse"`` a completed run with the same settings, ``"resume"`` an interrupted
     one from its backup, ``"score"`` a trained one (test split only), or ``"fresh"`` (nothing
     there, a failed run, ``overwrite``). Raises :class:`RunFolderConflict` for a run with other
     settings, naming them."""
     run_dir = Path(run_dir)
-    status = (previous or {}).get("status")
+    status = previous.status if previous is not None else None
     if overwrite or status in (None, FAILED):
         return "fresh"
     changed = differences(previous, config)
@@ -169,7 +180,7 @@ def plan_run(run_dir, config: dict, previous: dict | None, *, overwrite: bool = 
             return "score"
         raise RunFolderConflict(f"{run_dir} holds a completed run whose model.keras or history.csv is missing; "
                                 f"{ways_out}.")
-    if status in (TRAINING, TRAINED, "running"):  # "running": written by labwork6 before 0.2
+    if status in (TRAINING, TRAINED):
         if changed:
             why = (" (the learning-rate schedule spans all the epochs, so a run cannot go on with another "
                    "--epochs)") if any(line.startswith("epochs:") for line in changed) else ""
@@ -179,13 +190,14 @@ def plan_run(run_dir, config: dict, previous: dict | None, *, overwrite: bool = 
     return "fresh"
 
 
-def _lookup(config: dict, dotted: str):
+def _lookup(config, dotted: str):
+    found = config
     for part in dotted.split("."):
-        config = config.get(part) if isinstance(config, dict) else None
-    return config
+        found = found.get(part) if isinstance(found, dict) else getattr(found, part, None)
+    return found
 
 
-def check_resumable(run_dir, previous: dict, current: dict) -> None:
+def check_resumable(run_dir, previous, current: dict) -> None:
     """Raise :class:`RunFolderConflict` when what an interrupted run's backup depends on
     changed since it started: precision, replicas, versions, the data."""
     changed = [f"{name} {_lookup(previous, key)!r} -> {_lookup(current, key)!r}"
@@ -208,19 +220,9 @@ def data_fingerprint(data) -> str:
     return digest.hexdigest()[:16]
 
 
-def _json_default(value):
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {value!r}")
-
-
 def write_json(path, data: dict) -> None:
     """Write ``data`` as indented JSON (numpy scalars and tuples allowed), whole or not at all."""
-    write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+    write_text(path, json.dumps(plain(data), indent=2) + "\n")
 
 
 def load_json(path) -> dict | None:
@@ -229,11 +231,6 @@ def load_json(path) -> dict | None:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
-
-
-def plain(config: dict) -> dict:
-    """``config`` as JSON would give it back (tuples as lists, numpy scalars as numbers)."""
-    return json.loads(json.dumps(config, default=_json_default))
 
 
 def write_evaluation(run_dir, labels, predictions, probabilities, class_names, *, image_ids=None, **extra) -> dict:
@@ -259,12 +256,14 @@ def write_evaluation(run_dir, labels, predictions, probabilities, class_names, *
 
 
 def load_run(run_dir) -> dict:
-    """Read a run folder: config, metrics, timing (dicts) and history (DataFrame, or None)."""
+    """Read a run folder: ``config`` (:func:`labwork6.run_config.read_config`), ``metrics`` and
+    ``timing`` (dicts, None when missing) and ``history`` (DataFrame, or None)."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
-        raise FileNotFoundError(f"No run folder at {run_dir} (config.json missing). Train one with "
+    config = read_config(run_dir)
+    if config is None:
+        raise FileNotFoundError(f"No run folder at {run_dir} ({CONFIG_FILE} missing). Train one with "
                                 "`python -m labwork6 train --model NAME`.")
-    run = {"run_dir": run_dir, "config": load_json(run_dir / "config.json")}
+    run = {"run_dir": run_dir, "config": config}
     for name in ("metrics", "timing"):
         run[name] = load_json(run_dir / f"{name}.json")
     history = run_dir / "history.csv"
@@ -272,13 +271,20 @@ def load_run(run_dir) -> dict:
     return run
 
 
+def is_completed(run_dir) -> bool:
+    """True when ``run_dir`` holds a completed run (its ``config.json`` says so)."""
+    config = read_config(run_dir)
+    return config is not None and config.status == COMPLETED
+
+
 def find_runs(root=None, profile: str | None = None, completed: bool = True) -> list[Path]:
-    """Run folders under ``<root>/<profile>`` (all profiles when None), sorted."""
+    """Run folders under ``<root>/<profile>`` (all profiles when None), sorted; only completed ones
+    unless ``completed`` is false. A run of another format is refused (:class:`RunFormatError`)."""
     base = runs_root(root)
-    pattern = f"{profile}/*/config.json" if profile else "*/*/config.json"
+    pattern = f"{profile}/*/{CONFIG_FILE}" if profile else f"*/*/{CONFIG_FILE}"
     found = []
     for config_path in sorted(base.glob(pattern)):
-        config = load_json(config_path) or {}
-        if not completed or config.get("status") == "completed":
+        config = read_config(config_path.parent)
+        if not completed or config.status == COMPLETED:
             found.append(config_path.parent)
     return found

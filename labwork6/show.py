@@ -23,6 +23,7 @@ from labwork6.models import count_parameters, model_family
 from labwork6.preprocessing import build_preprocessing
 from labwork6.profiles import get_profile
 from labwork6.recipes import RECIPES, model_image_size, resolve_config, run_dataset
+from labwork6.run_config import RunConfig
 from labwork6.runs import load_run
 from labwork6.train import train_missing
 
@@ -52,37 +53,37 @@ def _show(figure, path: Path | None) -> None:
 def run_sentence(run: dict) -> str:
     """One run in a sentence: model, data and split sizes, input, size, cost, training time and where."""
     config, timing = run["config"], run["timing"] or {}
-    hardware = config.get("hardware") or {}
+    hardware = config.hardware or {}
     device = ", ".join(hardware.get("gpus") or []) or f"{hardware.get('cpu_count', '?')} CPU cores " \
                                                       f"({hardware.get('processor', 'unknown')})"
-    fold = f", fold {config['fold']} of {config['folds']}" if config.get("folds") else ""
-    counts = config.get("counts") or {}
-    epochs = timing.get("epochs_run", config.get("epochs_run"))
-    return (f"{config['model']} on {config['dataset']} (seed {config['seed']}{fold}): "
+    fold = f", fold {config.fold} of {config.folds}" if config.folds else ""
+    counts = config.counts or {}
+    epochs = timing.get("epochs_run", config.epochs_run)
+    return (f"{config.model} on {config.dataset} (seed {config.seed}{fold}): "
             f"{thousands(counts.get('train'))} training, {thousands(counts.get('val'))} validation and "
-            f"{thousands(counts.get('test'))} test images; raw input {tuple(config['raw_input_shape'])} resized to "
-            f"{tuple(config['input_shape'])}; {config['parameters']['total']:,} parameters, "
-            f"{config['multiply_adds']:,} multiply-adds per image; {epochs} epoch{'' if epochs == 1 else 's'} in "
+            f"{thousands(counts.get('test'))} test images; raw input {tuple(config.raw_input_shape)} resized to "
+            f"{tuple(config.input_shape)}; {config.parameters['total']:,} parameters, "
+            f"{config.multiply_adds:,} multiply-adds per image; {epochs} epoch{'' if epochs == 1 else 's'} in "
             f"{timing.get('train_seconds', float('nan')):.0f} s ({timing.get('seconds_per_epoch', float('nan')):.1f} s "
-            f"per epoch) on {device}, precision {config['resolved_precision']}.")
+            f"per epoch) on {device}, precision {config.resolved_precision}.")
 
 
-def recipe_used(config: dict) -> pd.Series:
+def recipe_used(config: RunConfig) -> pd.Series:
     """The recipe as the run recorded it in ``config.json`` (what training used, whatever the
     recipe says today), with the width and the input sizes."""
-    used = {key: config.get(key) for key in RECIPES[model_family(config["model"])]}
-    used |= {"width": config.get("width"), "precision": config.get("resolved_precision"),
-             "augment": config.get("augment")}
+    used = {key: getattr(config, key) for key in RECIPES[model_family(config.model)]}
+    used |= {"width": config.width, "precision": config.resolved_precision,
+             "augment": config.augment}
     return pd.Series({key: str(value) for key, value in used.items()}, name="config.json")
 
 
-def _check_model_file(run_dir: Path, config: dict) -> str:
+def _check_model_file(run_dir: Path, config: RunConfig) -> str:
     """Read ``model.keras`` back and classify the raw test images: it must give the predictions
     that training wrote (a different device or precision may round a near tie differently)."""
     import keras
 
     model, _ = load_trained(run_dir)
-    assert count_parameters(model) == config["parameters"]
+    assert count_parameters(model) == config.parameters
     data, predictions = load_test_split(run_dir)  # the run's own test split, checked against its labels
     probabilities = model.predict(data.test.images, batch_size=256, verbose=0).reshape(len(predictions), -1)
     stored = predictions.filter(like="prob_").to_numpy()
@@ -102,7 +103,7 @@ def metrics_table(run: dict) -> pd.DataFrame:
     metrics = run["metrics"]
     row = {key: round(float(metrics[key]), 4) for key in METRICS}
     row |= {"test images": int(metrics["num_test"]), "best epoch": int(metrics["best_epoch"])}
-    return pd.DataFrame([row], index=[f"{run['config']['model']} (macro)"])
+    return pd.DataFrame([row], index=[f"{run['config'].model} (macro)"])
 
 
 def fold_table(found: dict) -> pd.DataFrame:
@@ -153,7 +154,7 @@ def show_run(run_dir, *, runs=None, epochs: int | None = None, figures_dir=None)
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    config, name = run["config"], run["config"]["model"]
+    config, name = run["config"], run["config"].model
     figures = Path(figures_dir) if figures_dir is not None else None
 
     def saved(kind: str) -> Path | None:
@@ -177,13 +178,13 @@ def show_run(run_dir, *, runs=None, epochs: int | None = None, figures_dir=None)
 
     data, predictions = load_test_split(run_dir)
     images = data.test.images[predictions["index"]]
-    _show(plots.plot_misclassified(images, predictions["label"], predictions["prediction"], config["class_names"]),
+    _show(plots.plot_misclassified(images, predictions["label"], predictions["prediction"], config.class_names),
           saved("misclassified"))
 
     runs = Path(runs) if runs is not None else run_dir.parent.parent
-    found = train_missing([name], config["dataset"], profile=config["profile"], seeds=[config["seed"]], runs=runs,
+    found = train_missing([name], config.dataset, profile=config.profile, seeds=[config.seed], runs=runs,
                           epochs=epochs)
-    print(f"Every run of {name}, seed {config['seed']} ({config.get('evaluation', 'holdout')}):")
+    print(f"Every run of {name}, seed {config.seed} ({config.evaluation}):")
     _display(fold_table(found))
     sentence = pooled_sentence(found)
     if sentence:
@@ -238,11 +239,11 @@ def contrast_figure(profile: str = "default", width: float = 6.4):
     config = resolve_config(vgg, profile=profile, seed=settings["seeds"][0])
     data = run_dataset(config)
     preprocessing = build_preprocessing(data.train.images, image_size=model_image_size(config, data.image_shape),
-                                        channels=config["channels"])
+                                        channels=config.channels)
     normalization = preprocessing.get_layer("normalization")
     mean = np.ravel(np.asarray(normalization.mean, dtype=float))
     std = np.sqrt(np.ravel(np.asarray(normalization.variance, dtype=float)))
-    return plots.plot_contrast_diagnosis(data.test.images, mean, std, severity=1, count=8, seed=config["seed"],
+    return plots.plot_contrast_diagnosis(data.test.images, mean, std, severity=1, count=8, seed=config.seed,
                                          width=width)
 
 

@@ -60,14 +60,14 @@ def study_dir(runs=None) -> Path:
 def _train(model: str, seed: int, fold: int, part: str, runs, **overrides) -> Path:
     """A completed run of the default profile's recipe with ``overrides`` in
     ``<runs>/study/<part>/<name>`` (kept when it is there)."""
-    from labwork6.recipes import resolve_config, run_name
-    from labwork6.runs import load_json
+    from labwork6.recipes import resolve_config
+    from labwork6.runs import is_completed, run_name
     from labwork6.train import train
 
     config = resolve_config(model, profile=PROFILE, seed=seed, fold=fold, **overrides)
     suffix = "".join(f"-{key}{value:g}" for key, value in sorted(overrides.items()) if value is not None)
     run_dir = study_dir(runs) / part / f"{run_name(config)}{suffix}"
-    if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
+    if not is_completed(run_dir):
         print(f"[labwork6 study] training {run_dir.name} ({part})", flush=True)
         train(model, profile=PROFILE, seed=seed, run_dir=run_dir, verbose=0, fold=fold, **overrides)
     return run_dir
@@ -86,8 +86,8 @@ def validation_scores(run_dir) -> dict:
     data = run_dataset(config)
     table = robustness_table(lambda images: labels_from_probabilities(model.predict(images, batch_size=256,
                                                                                     verbose=0)),
-                             data.val.images, data.val.labels, seed=int(config["seed"]),
-                             severities=config.get("robustness_severities") or (1, 3, 5))
+                             data.val.images, data.val.labels, seed=int(config.seed),
+                             severities=config.robustness_severities or (1, 3, 5))
     corrupted = table[table["severity"] >= 1]
     per_corruption = corrupted.groupby("corruption", sort=False)["accuracy"].mean()
     return {"val_images": len(data.val), "clean": float(table["accuracy"].iloc[0]),
@@ -156,11 +156,11 @@ def remedy_ablation(runs=None, *, models=MODELS, seed: int = 0, factor: float = 
     rows = []
     for model in models:
         config = resolve_config(model, profile=PROFILE, seed=seed)
-        default = config.get("contrast_augmentation") or 0.0
+        default = config.contrast_augmentation or 0.0
         switched = 0.0 if default else factor
         main = _main_runs(model, seed, runs)
         other = [_train(model, seed, fold, "remedy_ablation", runs, contrast_augmentation=switched)
-                 for fold in range(config["folds"])]
+                 for fold in range(config.folds)]
         for remedy, run_dirs in sorted(((default, main), (switched, other)), key=lambda item: item[0]):
             rows.append({"model": model, "seed": seed, "contrast_augmentation": remedy, **_pooled_scores(run_dirs)})
     return _write(pd.DataFrame(rows), runs, "remedy_ablation")
@@ -171,15 +171,15 @@ def learning_curve(runs=None, *, models=MODELS, seed: int = 0, fractions=LEARNIN
     100%: the main job's runs); writes ``<runs>/study/learning_curve.csv`` (``train_images``: mean
     over the folds)."""
     from labwork6.recipes import resolve_config
-    from labwork6.runs import load_json
+    from labwork6.runs import read_config
 
     rows = []
     for model in models:
-        folds = resolve_config(model, profile=PROFILE, seed=seed)["folds"]
+        folds = resolve_config(model, profile=PROFILE, seed=seed).folds
         variants = [(fraction, [_train(model, seed, fold, "learning_curve", runs, train_fraction=fraction)
                                 for fold in range(folds)]) for fraction in fractions]
         for fraction, run_dirs in [*variants, (1.0, _main_runs(model, seed, runs))]:
-            train_images = np.mean([load_json(Path(path) / "config.json")["counts"]["train"] for path in run_dirs])
+            train_images = np.mean([read_config(path).counts["train"] for path in run_dirs])
             rows.append({"model": model, "seed": seed, "train_fraction": fraction,
                          "train_images": float(train_images), **_pooled_scores(run_dirs)})
     return _write(pd.DataFrame(rows), runs, "learning_curve")

@@ -60,16 +60,18 @@ from labwork6.recipes import (
     run_folder,
 )
 from labwork6.robustness import evaluate_robustness
+from labwork6.run_config import RunConfig, read_config, write_config
 from labwork6.runs import (
     COMPLETED,
     FAILED,
     TRAINED,
     TRAINING,
+    RunFolderConflict,
     check_claimable,
     check_resumable,
     data_fingerprint,
     dataset_source,
-    load_json,
+    is_completed,
     plan_run,
     run_lock,
     start_fresh,
@@ -86,25 +88,25 @@ class TrainingFailed(RuntimeError):
     """Training stopped without a usable model (e.g. the loss became NaN)."""
 
 
-def build_model(config: dict, data) -> keras.Model:
+def build_model(config: RunConfig, data) -> keras.Model:
     """The run's model, untrained: raw images -> preprocessing (adapted on ``data.train`` only)
-    -> augmentation (training only, if ``config["augment"]``) -> the network of ``config["model"]``."""
+    -> augmentation (training only, if ``config.augment``) -> the network of ``config.model``."""
     preprocessing = build_preprocessing(data.train.images, image_size=model_image_size(config, data.image_shape),
-                                        channels=config["channels"])
+                                        channels=config.channels)
     input_shape = tuple(int(d) for d in preprocessing.outputs[0].shape[1:])
     augmentation = build_augmentation(config, data.name, input_shape, normalized_range(preprocessing))
     return build_network(config, input_shape, data.num_classes, preprocessing=preprocessing, augmentation=augmentation)
 
 
-def compile_model(network: keras.Model, config: dict, *, binary: bool, steps_per_epoch: int) -> keras.Model:
+def compile_model(network: keras.Model, config: RunConfig, *, binary: bool, steps_per_epoch: int) -> keras.Model:
     """Compile ``network`` with the recipe: cross-entropy with label smoothing (binary for one
     sigmoid unit, categorical for softmax), the recipe's optimizer with warm-up and cosine
-    decay over ``config["epochs"] * steps_per_epoch`` steps, and accuracy."""
+    decay over ``config.epochs * steps_per_epoch`` steps, and accuracy."""
     if binary:
-        loss = keras.losses.BinaryCrossentropy(label_smoothing=config["label_smoothing"])
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=config.label_smoothing)
         accuracy = keras.metrics.BinaryAccuracy(name="accuracy")
     else:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config["label_smoothing"])
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
     network.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=[accuracy])
     return network
@@ -168,21 +170,23 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
         **overrides: see :func:`labwork6.recipes.resolve_config`.
     """
     config = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)
-    check_source(config["dataset"])  # an unknown name or a missing folder gets no run folder
-    config["dataset_source"] = dataset_source(config["dataset"])
-    task = cluster_task() if config["distribute"] == "multiworker" else None
+    check_source(config.dataset)  # an unknown name or a missing folder gets no run folder
+    config = config.replace(dataset_source=dataset_source(config.dataset))
+    task = cluster_task() if config.distribute == "multiworker" else None
     # Before any TensorFlow op: collective ops (multi-worker) must be configured at start-up.
-    strategy = distribution_strategy(config["distribute"])
+    strategy = distribution_strategy(config.distribute)
     run_dir = Path(run_dir) if run_dir else run_folder(config, runs)
     with ExitStack() as held:
         def decide() -> dict:  # on the chief alone with several workers: they all follow it
             if check_claimable(run_dir, config, overwrite=overwrite):
                 return {"plan": "reuse", "previous": None}
             held.enter_context(run_lock(run_dir))
-            previous = load_json(run_dir / "config.json")  # under the lock: no other writer now
-            return {"plan": plan_run(run_dir, config, previous, overwrite=overwrite), "previous": previous}
+            previous = None if overwrite else _previous(run_dir)  # under the lock: no other writer now
+            return {"plan": plan_run(run_dir, config, previous, overwrite=overwrite),
+                    "previous": previous.to_json() if previous else None}
 
         decision = follow_chief(strategy, task, decide)
+        previous = RunConfig.from_json(decision["previous"]) if decision["previous"] else None
         if decision["plan"] == "reuse":
             if task is None or task.is_chief:
                 remove(run_dir / "backup")  # left by a kill between "completed" and its removal
@@ -194,12 +198,22 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
             # Only the chief writes the run folder; the others write to a temporary one.
             run_dir = Path(tempfile.mkdtemp(prefix=f"labwork6-{task.task_type}{task.index}-"))
         try:
-            _train_into(run_dir, config, decision["plan"], decision["previous"], strategy, task, verbose, callbacks)
+            _train_into(run_dir, config, decision["plan"], previous, strategy, task, verbose, callbacks)
         except PEER_ERRORS as error:
             if task is None:
                 raise
             raise WorkerLost(lost_worker_message(error, task, run_dir)) from None
     return run_dir
+
+
+def _previous(run_dir: Path) -> RunConfig | None:
+    """The configuration in a run folder, or None; a run of another format is a conflict."""
+    try:
+        return read_config(run_dir)
+    except ValueError as error:  # RunFormatError included
+        raise RunFolderConflict(f"{run_dir} holds a run this labwork6 cannot continue ({error}); pass --overwrite "
+                                "(overwrite=True) to train it again, or choose another --run-dir "
+                                "(run_dir=...).") from None
 
 
 def _reused(run_dir: Path) -> Path:
@@ -208,17 +222,17 @@ def _reused(run_dir: Path) -> Path:
     return run_dir
 
 
-def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, strategy, task, verbose,
+def _train_into(run_dir: Path, config: RunConfig, plan: str, previous: RunConfig | None, strategy, task, verbose,
                 callbacks) -> None:
     """The steps of :func:`train` once the run folder is this process's: ``plan`` is
     ``"fresh"``, ``"resume"`` (training, from the backup) or ``"score"`` (the test split only).
     A worker other than the chief trains (into its temporary folder) and stops there."""
     if plan == "fresh":
         start_fresh(run_dir)
-    seed = config["seed"]
-    precision = resolve_precision(config["precision"])
+    seed = config.seed
+    precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(seed)
-    if config["deterministic"]:
+    if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     data = run_dataset(config)
     facts = {"resolved_precision": precision, "data_fingerprint": data_fingerprint(data),
@@ -229,21 +243,20 @@ def _train_into(run_dir: Path, config: dict, plan: str, previous: dict | None, s
     if plan == "score":
         config = previous
     else:
-        _fit(run_dir, config, plan == "resume", data, facts, strategy, task, verbose, callbacks)
+        config = _fit(run_dir, config, plan == "resume", data, facts, strategy, task, verbose, callbacks)
         if task and not task.is_chief:
             return
-    test_once(run_dir, data, pd.read_csv(run_dir / "history.csv"), seed=seed, config=config)
-    config["status"] = COMPLETED
-    write_json(run_dir / "config.json", config)
+    test_once(run_dir, data, pd.read_csv(run_dir / "history.csv"), config)
+    write_config(run_dir, config.replace(status=COMPLETED))
     remove(run_dir / "backup")
 
 
-def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy, task, verbose,
-         callbacks) -> None:
+def _fit(run_dir: Path, config: RunConfig, resume: bool, data, facts: dict, strategy, task, verbose,
+         callbacks) -> RunConfig:
     """Build, restore (``resume``) and train the network until the run is ``trained``: its best
-    model, history and config final."""
-    seed, precision = config["seed"], facts["resolved_precision"]
-    steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
+    model, history and config final. Returns the configuration with what training recorded."""
+    seed, precision = config.seed, facts["resolved_precision"]
+    steps_per_epoch = math.ceil(len(data.train.labels) / config.batch_size)
 
     def scope():  # a strategy's scope is entered once per object
         return strategy.scope() if strategy else nullcontext()
@@ -252,21 +265,21 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
         network = build_model(config, data)
         compile_model(network, config, binary=data.num_classes == 2, steps_per_epoch=steps_per_epoch)
 
-    config.update(
+    config = config.replace(
         status=TRAINING, steps_per_epoch=steps_per_epoch,
         input_shape=[int(d) for d in network.get_layer("preprocessing").outputs[0].shape[1:]],
         raw_input_shape=[int(d) for d in data.image_shape], num_classes=data.num_classes,
-        class_names=list(data.class_names), counts={split: int(len(getattr(data, split).labels))
+        class_names=data.class_names, counts={split: int(len(getattr(data, split).labels))
                                                     for split in ("train", "val", "test")},
         normalization=normalization_statistics(network, len(data.train.labels)),
         parameters=count_parameters(network), multiply_adds=int(layer_table(network).iloc[-1]["multiply_adds"]),
         **facts,
     )
-    write_json(run_dir / "config.json", config)
+    write_config(run_dir, config)
 
     backup = Backup(run_dir / "backup")
     with precision_policy(precision):
-        if config["distribute"] == "multiworker":
+        if config.distribute == "multiworker":
             build_for_multiworker(network, strategy,
                                   next(iter(_pipelines(data, config, replicas=strategy.num_replicas_in_sync)[1])))
         state, generation = TrainingState(), None
@@ -285,35 +298,38 @@ def _fit(run_dir: Path, config: dict, resume: bool, data, facts: dict, strategy,
                 state = TrainingState(**json.loads(shared)) if json.loads(shared) else None
             restore_run_files(run_dir, state, generation)
             state = state or TrainingState()
-        progress = EpochProgress(run_dir.name, config["model"], seed, config["epochs"])
-        run_callbacks = _callbacks(run_dir, len(data.val.labels), config["patience"], state, backup,
+        progress = EpochProgress(run_dir.name, config.model, seed, config.epochs)
+        run_callbacks = _callbacks(run_dir, len(data.val.labels), config.patience, state, backup,
                                    (progress, *callbacks), write=task is None or task.is_chief)
         nan_guard = next(c for c in run_callbacks if isinstance(c, NaNGuard))
-        if state.epoch < config["epochs"] and not state.stopped:
+        if state.epoch < config.epochs and not state.stopped:
             fit_model(network, data, config, callbacks=run_callbacks, initial_epoch=state.epoch, verbose=verbose)
     if task and not task.is_chief:
-        return
+        return config
     history_path = run_dir / "history.csv"
-    config["epochs_run"] = len(pd.read_csv(history_path)) if history_path.exists() else 0
+    config = config.replace(epochs_run=len(pd.read_csv(history_path)) if history_path.exists() else 0)
     if nan_guard.fired or not (run_dir / "model.keras").exists():
-        config.update(status=FAILED, error="the training loss became NaN (TerminateOnNaN); lower the "
-                      "learning rate or use float32 precision")
-        write_json(run_dir / "config.json", config)
-        raise TrainingFailed(f"Training of {config['model']} failed: {config['error']}. Run folder: {run_dir}")
-    config["status"] = TRAINED  # the best model and the history are final: a kill from here on rescores only
-    write_json(run_dir / "config.json", config)
+        config = config.replace(status=FAILED, error="the training loss became NaN (TerminateOnNaN); lower the "
+                                "learning rate or use float32 precision")
+        write_config(run_dir, config)
+        raise TrainingFailed(f"Training of {config.model} failed: {config.error}. Run folder: {run_dir}")
+    # The best model and the history are final: a kill from here on rescores only.
+    config = config.replace(status=TRAINED)
+    write_config(run_dir, config)
+    return config
 
 
-def _pipelines(data, config: dict, first_epoch: int = 0, replicas: int = 1) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+def _pipelines(data, config: RunConfig, first_epoch: int = 0,
+               replicas: int = 1) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation streams of raw images (:func:`labwork6.preprocessing.make_pipeline`)."""
     # Every worker builds the same stream; DATA sharding hands each its part of every batch.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     train_pipeline = make_pipeline(data.train.images, targets(data.train.labels, data.num_classes),
-                                   batch_size=config["batch_size"], training=True, seed=config["seed"],
-                                   epochs=config["epochs"], first_epoch=first_epoch)
+                                   batch_size=config.batch_size, training=True, seed=config.seed,
+                                   epochs=config.epochs, first_epoch=first_epoch)
     val_pipeline = make_pipeline(data.val.images, targets(data.val.labels, data.num_classes),
-                                 batch_size=validation_batch_size(len(data.val.labels), config["batch_size"], replicas),
+                                 batch_size=validation_batch_size(len(data.val.labels), config.batch_size, replicas),
                                  training=False)
     return train_pipeline.with_options(options), val_pipeline.with_options(options)
 
@@ -334,12 +350,12 @@ def validation_batch_size(num_images: int, batch_size: int, replicas: int = 1) -
                      "devices.")
 
 
-def fit_model(network: keras.Model, data, config: dict, *, callbacks=(), initial_epoch: int = 0,
+def fit_model(network: keras.Model, data, config: RunConfig, *, callbacks=(), initial_epoch: int = 0,
               verbose: int | str = "auto") -> keras.callbacks.History:
-    """Train a compiled ``network`` on ``data.train`` for ``config["epochs"]`` epochs, validating on
+    """Train a compiled ``network`` on ``data.train`` for ``config.epochs`` epochs, validating on
     ``data.val`` after each: the ``fit`` call of every run.
 
-    The input pipeline feeds raw uint8 images in batches of ``config["batch_size"]`` (the model
+    The input pipeline feeds raw uint8 images in batches of ``config.batch_size`` (the model
     scales, resizes, normalises and augments them itself), each epoch in an order drawn from
     (seed, epoch), so a run resumed at ``initial_epoch`` sees the batches an uninterrupted one
     would. ``callbacks`` are what :func:`train` passes: the epoch seeds, the history log, the
@@ -347,8 +363,8 @@ def fit_model(network: keras.Model, data, config: dict, *, callbacks=(), initial
     """
     replicas = network.distribute_strategy.num_replicas_in_sync
     train_pipeline, val_pipeline = _pipelines(data, config, first_epoch=initial_epoch, replicas=replicas)
-    steps_per_epoch = math.ceil(len(data.train.labels) / config["batch_size"])
-    return network.fit(train_pipeline, validation_data=val_pipeline, epochs=config["epochs"],
+    steps_per_epoch = math.ceil(len(data.train.labels) / config.batch_size)
+    return network.fit(train_pipeline, validation_data=val_pipeline, epochs=config.epochs,
                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, callbacks=list(callbacks),
                        verbose=verbose, shuffle=False)  # the pipeline orders each epoch
 
@@ -373,37 +389,37 @@ def train_missing(models, dataset: str | None = None, *, profile: str | None = N
     found = {}
     for model in models:
         for seed in settings["seeds"] if seeds is None else seeds:
-            folds = resolve_config(model, dataset, profile=profile, seed=seed, **overrides)["folds"]
+            folds = resolve_config(model, dataset, profile=profile, seed=seed, **overrides).folds
             for fold in range(folds) if folds else [None]:
                 config = resolve_config(model, dataset, profile=profile, seed=seed, **{**overrides, "fold": fold})
                 run_dir = run_folder(config, runs)
-                if (load_json(run_dir / "config.json") or {}).get("status") != "completed":
+                if not is_completed(run_dir):
                     where = f"seed {seed}" + (f" fold {fold} of {folds}" if folds else "")
                     print(f"[labwork6] no completed run of {model} {where} in {run_dir}: training it with the "
-                          f"{config['profile']} profile's settings.", flush=True)
+                          f"{config.profile} profile's settings.", flush=True)
                     train(model, dataset, profile=profile, seed=seed, runs=runs, verbose=0,
                           **{**overrides, "fold": fold})
                 found[(model, seed, fold)] = run_dir
     return found
 
 
-def test_once(run_dir: Path, data, history: pd.DataFrame, seed: int = 0, config: dict | None = None) -> dict:
+def test_once(run_dir: Path, data, history: pd.DataFrame, config: RunConfig) -> dict:
     """Model selection is over: load the best epoch's model and use the test split, once.
 
     Writes the evaluation files (``predictions.csv`` names each test image by its id in the
     source), ``robustness.csv`` and ``robustness_predictions.csv`` (the test images of
     :func:`labwork6.recipes.robustness_split` under corruptions at the config's
-    ``robustness_severities``, seeded by ``seed`` so every model of a seed sees the same damage)
+    ``robustness_severities``, seeded by its seed so every model of a seed sees the same damage)
     and ``timing.json``; returns the metrics."""
     retracing = ExpectedRetracing()
     tf.get_logger().addFilter(retracing)
     try:
-        return _test_once(run_dir, data, history, seed, config or {"seed": seed})
+        return _test_once(run_dir, data, history, config)
     finally:
         tf.get_logger().removeFilter(retracing)
 
 
-def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int, config: dict) -> dict:
+def _test_once(run_dir: Path, data, history: pd.DataFrame, config: RunConfig) -> dict:
     best = keras.models.load_model(run_dir / "model.keras")
     best_epoch = int(history.loc[history["val_selection"].idxmax(), "epoch"])
     # Every prediction in full batches of one shape: the step is traced once for the test split,
@@ -415,9 +431,7 @@ def _test_once(run_dir: Path, data, history: pd.DataFrame, seed: int, config: di
                                image_ids=data.test.ids, best_epoch=best_epoch)
     scored = robustness_split(config, data)
     evaluate_robustness(run_dir, lambda images: labels_from_probabilities(probabilities(images)), scored.images,
-                        scored.labels, seed=seed, ids=scored.ids,
-                        **({"severities": config["robustness_severities"]}
-                           if config.get("robustness_severities") else {}))
+                        scored.labels, seed=config.seed, ids=scored.ids, severities=config.robustness_severities)
     write_json(run_dir / "timing.json", timing(best, data.test.images, history, throughput=probabilities.throughput,
                                                throughput_images=probabilities.images))
     return metrics

@@ -1,13 +1,13 @@
 """Pooling a repetition's folds: each image once, checked; the paired table on the pooled images."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
 from labwork6 import comparison, stats
+from labwork6.recipes import resolve_config
+from labwork6.run_config import write_config
 
 #: 3 folds of 4 images each: the ids 0..11, shuffled over the folds as a cross-validation would.
 FOLD_IDS = {0: [7, 2, 10, 4], 1: [0, 11, 5, 8], 2: [3, 9, 1, 6]}
@@ -21,9 +21,10 @@ def write_run(root, model, seed, fold, ids=None, folds=3):
     ids = FOLD_IDS[fold] if ids is None else ids
     run_dir = root / f"digits-{model}-seed{seed}-fold{fold}of{folds}"
     run_dir.mkdir(parents=True)
-    config = {"model": model, "seed": seed, "dataset": "digits", "profile": "default", "folds": folds, "fold": fold,
-              "num_classes": 3, "class_names": ["0", "1", "2"], "counts": {"test": len(ids)}, "status": "completed"}
-    (run_dir / "config.json").write_text(json.dumps(config))
+    config = resolve_config(model, "digits", profile="default", seed=seed, folds=folds or 0,
+                            fold=fold if folds else None).replace(
+        num_classes=3, class_names=["0", "1", "2"], counts={"test": len(ids)}, status="completed")
+    write_config(run_dir, config)
     labels = np.array([LABELS[image] for image in ids])
     predictions = np.where(np.isin(ids, list(WRONG[model])), (labels + 1) % 3, labels)
     pd.DataFrame({"index": np.arange(len(ids)), "image": ids, "label": labels, "prediction": predictions}).to_csv(
@@ -37,7 +38,7 @@ def runs(tmp_path):
 
 
 def test_pooled_runs_hold_every_image_once(runs):
-    pooled = comparison.pooled_runs([run for run in runs if run["config"]["model"] == "vgg19_bn"])
+    pooled = comparison.pooled_runs([run for run in runs if run["config"].model == "vgg19_bn"])
     assert pooled["image"].tolist() == list(range(12))
     assert pooled["fold"].tolist() == [next(f for f, ids in FOLD_IDS.items() if image in ids) for image in range(12)]
     assert (pooled["label"] == [LABELS[i] for i in range(12)]).all()
@@ -96,7 +97,6 @@ def test_runs_of_another_seed_do_not_pool(tmp_path):
 
 def test_a_holdout_run_without_image_ids_pools_by_position(tmp_path):
     run = write_run(tmp_path, "vgg19_bn", 0, 0, folds=None)
-    run["config"].update(folds=None, fold=None)
     frame = pd.read_csv(run["run_dir"] / "predictions.csv").drop(columns="image")
     frame.to_csv(run["run_dir"] / "predictions.csv", index=False)
     pooled = comparison.pooled_runs([run])

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from labwork6.data import fold_assignment, has_own_test_split, load_dataset
-from labwork6.recipes import resolve_config, robustness_split, run_dataset, run_name
+from labwork6.recipes import resolve_config, robustness_split, run_dataset
+from labwork6.runs import run_name
 
 DIGITS = 1797
 
@@ -109,20 +110,20 @@ def test_sources_with_their_own_test_split_keep_it(tmp_path):
     assert any("folds=3 not used" in note for note in data.notes)
     assert has_own_test_split(tmp_path) and has_own_test_split("cifar10") and not has_own_test_split("digits")
     config = resolve_config("vgg19", "cifar10", profile="default", fold=2)
-    assert (config["folds"], config["fold"], config["evaluation"]) == (None, None, "holdout")
+    assert (config.folds, config.fold, config.evaluation) == (None, None, "holdout")
 
 
 def test_config_keys_and_run_names():
     config = resolve_config("resnet19", profile="default", seed=4)
-    assert (config["folds"], config["fold"], config["evaluation"]) == (3, 0, "cross-validation")
+    assert (config.folds, config.fold, config.evaluation) == (3, 0, "cross-validation")
     assert run_name(config) == "digits-resnet19-seed4-fold0of3"
     assert run_name(resolve_config("resnet19", profile="default", seed=4, fold=2)) == "digits-resnet19-seed4-fold2of3"
     holdout = resolve_config("resnet19", profile="default", folds=0)
-    assert (holdout["folds"], holdout["evaluation"]) == (None, "holdout")
+    assert (holdout.folds, holdout.evaluation) == (None, "holdout")
     assert run_name(holdout) == "digits-resnet19-seed0"
-    assert resolve_config("vgg19", profile="full")["folds"] is None  # CIFAR-10 keeps its test split
+    assert resolve_config("vgg19", profile="full").folds is None  # CIFAR-10 keeps its test split
     smoke = resolve_config("vgg19", profile="smoke")
-    assert (smoke["folds"], smoke["subsample"], smoke["robustness_severities"]) == (2, 120, [1, 3, 5])
+    assert (smoke.folds, smoke.subsample, smoke.robustness_severities) == (2, 120, (1, 3, 5))
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,10 @@ from labwork6.data import load_dataset
 from labwork6.metrics import classification_metrics, confusion_matrix_frame
 from labwork6.models import count_parameters, get_model, layer_table
 from labwork6.models import facts as model_facts
-from labwork6.recipes import RUN_FORMAT, resolve_config, robustness_split
+from labwork6.recipes import resolve_config, robustness_split
 from labwork6.report_numbers import design
 from labwork6.robustness import CORRUPTIONS, TABLE_COLUMNS
+from labwork6.run_config import BaselineConfig, read_config, write_config
 from labwork6.stats import accuracy_interval
 
 PROFILE = "smoke"
@@ -121,19 +122,16 @@ def write_fake_run(root: Path, model: str, seed: int, fold: int) -> Path:
     network = get_model(model, input_shape=input_shape, num_classes=10, width=WIDTH, **options)
     data = fold_data(seed, fold)
     config = resolve_config(model, profile=PROFILE, seed=seed, fold=fold, width=WIDTH, model_options=options,
-                            epochs=3) | {
-        "run_format": RUN_FORMAT, "steps_per_epoch": 2, "min_image_size": input_shape[0],
-        "status": "completed", "resolved_precision": "float32", "input_shape": list(input_shape),
-        "raw_input_shape": list(RAW_SHAPE), "num_classes": 10, "class_names": CLASS_NAMES,
-        "counts": {split: len(part) for split, part in data.splits.items()},
-        "normalization": {"mean": [CHANNEL_MEAN], "std": [CHANNEL_STD], "num_images": 51,
-                          "fitted_on": "train split only"},
-        "parameters": count_parameters(network), "multiply_adds": int(layer_table(network).iloc[-1]["multiply_adds"]),
-        "versions": {"labwork6": "0.1.0", "python": "3.11", "tensorflow": "2.21.0", "keras": "3.15.1",
-                     "scikit-learn": "1.9.1"},
-        "hardware": {"machine": "x86_64", "processor": "Test CPU", "cpu_count": 2, "gpus": []}, "epochs_run": 3,
-    }
-    (run_dir / "config.json").write_text(json.dumps(config))
+                            epochs=3).replace(
+        steps_per_epoch=2, min_image_size=input_shape[0], status="completed", resolved_precision="float32",
+        input_shape=input_shape, raw_input_shape=RAW_SHAPE, num_classes=10, class_names=CLASS_NAMES,
+        counts={split: len(part) for split, part in data.splits.items()},
+        normalization={"mean": [CHANNEL_MEAN], "std": [CHANNEL_STD], "num_images": 51, "fitted_on": "train split only"},
+        parameters=count_parameters(network), multiply_adds=int(layer_table(network).iloc[-1]["multiply_adds"]),
+        versions={"labwork6": "0.1.0", "python": "3.11", "tensorflow": "2.21.0", "keras": "3.15.1",
+                  "scikit-learn": "1.9.1"},
+        hardware={"machine": "x86_64", "processor": "Test CPU", "cpu_count": 2, "gpus": []}, epochs_run=3)
+    write_config(run_dir, config)
     labels, ids = data.test.labels, data.test.ids
     predicted = predictions_of(model, seed, ids, labels)
     metrics = classification_metrics(labels, predicted, CLASS_NAMES) | {"best_epoch": BEST_EPOCH[model][seed]}
@@ -287,9 +285,9 @@ def test_metrics_table_equals_run_folders(generated):
         assert cost.at[label, "epoch_seconds_mean"] == pytest.approx(np.mean(epochs))
         assert cost.at[label, "epoch_seconds_std"] == pytest.approx(np.std(epochs, ddof=1))
         assert cost.at[label, "steps_mean"] == 6
-        config = json.loads((root / "runs" / PROFILE / f"digits-{model}-seed0-fold0of2" / "config.json").read_text())
+        config = read_config(root / "runs" / PROFILE / f"digits-{model}-seed0-fold0of2")
         column = ["VGG19", "ResNet19"].index(label) + 1
-        assert _tex_row(out / "comparison_cost.tex", "Size: Parameters")[column] == f"{config['parameters']['total']:,}"
+        assert _tex_row(out / "comparison_cost.tex", "Size: Parameters")[column] == f"{config.parameters['total']:,}"
 
 
 def test_every_run_has_its_intervals(generated):
@@ -447,11 +445,12 @@ def test_svc_baseline_runs_are_run_folders(generated):
             folder = root / "runs" / PROFILE / f"digits-svc-seed{seed}-fold{fold}of{FOLDS}"
             for name in baseline.BASELINE_FILES:
                 assert (folder / name).exists(), name
-            config = json.loads((folder / "config.json").read_text())
-            assert config["model"] == "svc" and config["status"] == "completed" and config["seed"] == seed
-            assert (config["folds"], config["fold"]) == (FOLDS, fold)
-            assert config["subsample"] == SUBSAMPLE and config["raw_input_shape"] == list(RAW_SHAPE)
-            assert config["fit_images"] == SUBSAMPLE - FOLD_IMAGES  # train + validation: the other fold
+            config = read_config(folder)
+            assert isinstance(config, BaselineConfig)
+            assert config.model == "svc" and config.status == "completed" and config.seed == seed
+            assert (config.folds, config.fold) == (FOLDS, fold)
+            assert config.subsample == SUBSAMPLE and config.raw_input_shape == RAW_SHAPE
+            assert config.fit_images == SUBSAMPLE - FOLD_IMAGES  # train + validation: the other fold
             ours = pd.read_csv(folder / "predictions.csv")
             assert (ours["image"].to_numpy() == fold_data(seed, fold).test.ids).all()  # the networks' test images
             # robustness: the networks' scored images; every row matches the stored predictions
@@ -466,7 +465,7 @@ def test_svc_baseline_runs_are_run_folders(generated):
                 assert right[(corruption, severity)] == correct
     assert pd.read_csv(out / "comparison_metrics.csv", index_col=0).at[SVC_LABEL, "runs"] == 4
     # the network runs of a profile leave the baseline out; the report reads it with load_run
-    assert "svc" not in {run["config"]["model"] for run in load_runs(root / "runs", PROFILE)}
+    assert "svc" not in {run["config"].model for run in load_runs(root / "runs", PROFILE)}
 
 
 def test_svc_baseline_is_reused_and_an_older_one_refitted(generated, tmp_path):
@@ -483,8 +482,8 @@ def test_svc_baseline_is_reused_and_an_older_one_refitted(generated, tmp_path):
     (older / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "corruptions"}))
     options = {"folds": FOLDS, "fold": 0, "robustness_images": SCORED, "robustness_severities": SEVERITIES}
     baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=50, **options)
-    config = json.loads((older / "config.json").read_text())
-    assert config["max_train"] == 50 and config["fit_images"] == 50 and "corruptions" in config
+    config = read_config(older)
+    assert config.max_train == 50 and config.fit_images == 50 and config.corruptions
     assert (older / robustness.ROBUSTNESS_PREDICTIONS).exists()
     with pytest.raises(ValueError, match="max_train=1"):
         baseline.fit_baseline("digits", 0, SUBSAMPLE, PROFILE, older, max_train=1, **options)
@@ -661,8 +660,8 @@ def test_budget_wording_when_the_budgets_differ(generated):
     root, _ = generated
     runs = load_runs(root / "runs", PROFILE)
     for run in runs:
-        if run["config"]["model"] == "resnet19":
-            run["config"] = run["config"] | {"epochs": 2}
+        if run["config"].model == "resnet19":
+            run["config"] = run["config"].replace(epochs=2)
     numbers = design.budget_numbers(report_data.ReportData(PROFILE, runs))
     assert not numbers["MatchedTraining"] and numbers["SameBatchSize"] and not numbers["SameEpochs"]
     assert numbers["BudgetText"] == ("the training budgets differ: VGG19 was trained for 3 epochs of 2 steps with "
@@ -863,11 +862,12 @@ def test_one_epoch_is_too_few_to_judge_convergence():
     from labwork6.report_numbers.results import convergence
 
     history = pd.DataFrame({"epoch": [1], "val_accuracy": [0.5]})
-    run = {"history": history, "metrics": {"best_epoch": 1}, "config": {"counts": {"val": 10}}}
+    config = resolve_config("vgg19", profile=PROFILE).replace(counts={"val": 10})
+    run = {"history": history, "metrics": {"best_epoch": 1}, "config": config}
     assert convergence(run) == {"epochs": 1, "kept_last": True, "last_epochs": 1, "rising": None, "last_gain": None}
     # eight epochs: the last two against the six before; 0.9 after 0.85 is half an image of 10: not rising
     history = pd.DataFrame({"epoch": range(1, 9), "val_accuracy": [0.5, 0.7, 0.8, 0.85, 0.85, 0.8, 0.9, 0.88]})
-    found = convergence({"history": history, "metrics": {"best_epoch": 7}, "config": {"counts": {"val": 10}}})
+    found = convergence({"history": history, "metrics": {"best_epoch": 7}, "config": config})
     assert found["last_epochs"] == 2 and not found["kept_last"] and found["last_gain"] == pytest.approx(0.5)
     assert found["rising"] is False
-    assert convergence({"history": None, "metrics": {}, "config": {}}) is None
+    assert convergence({"history": None, "metrics": {}, "config": config}) is None

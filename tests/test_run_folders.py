@@ -18,6 +18,7 @@ from labwork6.callbacks import ResumableEarlyStopping
 from labwork6.evaluate import evaluation_dir
 from labwork6.locks import LOCK_NAME, RunFolderInUse, folder_lock
 from labwork6.recipes import resolve_config, run_folder
+from labwork6.run_config import read_config, write_config
 from labwork6.runs import (
     MARKER,
     RUN_FILES,
@@ -29,7 +30,6 @@ from labwork6.runs import (
     plan_run,
     run_dir_for,
     start_fresh,
-    write_json,
 )
 from labwork6.train import train, train_missing
 
@@ -37,7 +37,7 @@ SMOKE = dict(profile="smoke", width=0.0625, subsample=30)
 
 
 def config(**overrides):
-    return {**resolve_config("vgg11", "digits", **{**SMOKE, **overrides}), "status": "completed"}
+    return resolve_config("vgg11", "digits", **{**SMOKE, **overrides}).replace(status="completed")
 
 
 def completed_run(run_dir, **overrides):
@@ -45,7 +45,7 @@ def completed_run(run_dir, **overrides):
     start_fresh(run_dir)
     for name in RUN_FILES:
         (run_dir / name).write_text("x")
-    write_json(run_dir / "config.json", config(**overrides))
+    write_config(run_dir, config(**overrides))
     return run_dir
 
 
@@ -54,7 +54,7 @@ def completed_run(run_dir, **overrides):
 
 def test_a_completed_run_is_reused_only_with_the_same_settings(tmp_path):
     run_dir = completed_run(tmp_path / "run", epochs=2)
-    previous = json.loads((run_dir / "config.json").read_text())
+    previous = read_config(run_dir)
     assert plan_run(run_dir, config(epochs=2), previous) == "reuse"
     with pytest.raises(RunFolderConflict) as error:
         plan_run(run_dir, config(epochs=3, batch_size=8), previous)
@@ -65,20 +65,20 @@ def test_a_completed_run_is_reused_only_with_the_same_settings(tmp_path):
 
 
 def test_an_interrupted_run_resumes_or_is_refused_never_wiped(tmp_path):
-    interrupted = {**config(epochs=30), "status": "training"}
+    interrupted = config(epochs=30).replace(status="training")
     assert plan_run(tmp_path, config(epochs=30), interrupted) == "resume"
-    assert plan_run(tmp_path, config(epochs=30), {**interrupted, "status": "trained"}) == "score"
+    assert plan_run(tmp_path, config(epochs=30), interrupted.replace(status="trained")) == "score"
     with pytest.raises(RunFolderConflict, match="epochs: 30 -> 40.*learning-rate schedule.*--overwrite"):
         plan_run(tmp_path, config(epochs=40), interrupted)
-    assert plan_run(tmp_path, config(epochs=40), {**interrupted, "status": "failed"}) == "fresh"
+    assert plan_run(tmp_path, config(epochs=40), interrupted.replace(status="failed")) == "fresh"
 
 
 def test_a_dataset_named_two_ways_is_one_source(tmp_path, monkeypatch):
     (tmp_path / "data" / "x").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    first = {**config(), "dataset": "data/x", "dataset_source": str(tmp_path / "data" / "x")}
-    assert not differences(first, {**config(), "dataset": "./data/x"})
-    assert differences(first, {**config(), "dataset": "data/y"}) == [
+    first = config().replace(dataset="data/x", dataset_source=str(tmp_path / "data" / "x"))
+    assert not differences(first, config().replace(dataset="./data/x"))
+    assert differences(first, config().replace(dataset="data/y")) == [
         f"dataset: {str(tmp_path / 'data' / 'x')!r} -> {str(tmp_path / 'data' / 'y')!r}"]
 
 
@@ -121,7 +121,7 @@ def test_an_earlier_labwork6_run_without_a_marker_is_reused_but_never_replaced(t
     run_dir.mkdir()
     for name in RUN_FILES:
         (run_dir / name).write_text("x")
-    write_json(run_dir / "config.json", config())
+    write_config(run_dir, config())
     assert check_claimable(run_dir, config()) is True
     with pytest.raises(RunFolderConflict, match="earlier labwork6"):
         check_claimable(run_dir, config(), overwrite=True)
@@ -130,7 +130,7 @@ def test_an_earlier_labwork6_run_without_a_marker_is_reused_but_never_replaced(t
 
 
 def test_train_missing_keeps_a_completed_run_whatever_trained_it(tmp_path):
-    folds = resolve_config("vgg11", "digits", profile="smoke")["folds"]
+    folds = resolve_config("vgg11", "digits", profile="smoke").folds
     run_dirs = {("vgg11", 0, fold): run_folder(resolve_config("vgg11", "digits", profile="smoke", fold=fold), tmp_path)
                 for fold in range(folds)}
     for run_dir in run_dirs.values():

@@ -35,15 +35,15 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     assert not list(smoke_run.glob(".*partial*"))  # no temporary left
     run = load_run(smoke_run)
     config, metrics, timing = run["config"], run["metrics"], run["timing"]
-    assert config["status"] == "completed" and config["epochs_run"] == 2
-    assert config["input_shape"] == [32, 32, 1] and config["raw_input_shape"] == [8, 8, 1]
-    assert config["num_classes"] == 10 and config["num_replicas_in_sync"] == 1
+    assert config.status == "completed" and config.epochs_run == 2
+    assert config.input_shape == (32, 32, 1) and config.raw_input_shape == (8, 8, 1)
+    assert config.num_classes == 10 and config.num_replicas_in_sync == 1
     network = get_model("vgg11", input_shape=(32, 32, 1), num_classes=10, width=SMALL["width"])
-    assert config["parameters"]["total"] == network.count_params()
-    assert {"tensorflow", "keras"} <= set(config["versions"]) and "processor" in config["hardware"]
+    assert config.parameters["total"] == network.count_params()
+    assert {"tensorflow", "keras"} <= set(config.versions) and "processor" in config.hardware
     assert set(metrics) >= {"accuracy", "precision", "recall", "f1", "weighted", "per_class", "best_epoch"}
     predictions = pd.read_csv(smoke_run / "predictions.csv")
-    assert len(predictions) == metrics["num_test"] == config["counts"]["test"]
+    assert len(predictions) == metrics["num_test"] == config.counts["test"]
     assert [c for c in predictions.columns if c.startswith("prob_")] == [f"prob_{i}" for i in range(10)]
     assert np.isclose((predictions["label"] == predictions["prediction"]).mean(), metrics["accuracy"])
     history = run["history"]
@@ -55,7 +55,7 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     clean = robustness[robustness["corruption"] == "none"].iloc[0]
     # the smoke profile scores every image of its small test fold, at severities 1, 3 and 5
     assert np.isclose(clean["accuracy"], metrics["accuracy"]) and len(robustness) == 1 + 7 * 3
-    assert config["robustness_severities"] == [1, 3, 5] and (config["folds"], config["fold"]) == (2, 0)
+    assert config.robustness_severities == (1, 3, 5) and (config.folds, config.fold) == (2, 0)
     assert list(predictions["image"]) == list(load_test_split(smoke_run)[0].test.ids)  # each image's id
     assert smoke_run.name == "digits-vgg11-seed0-fold0of2"
     assert len(config["normalization"]["mean"]) == 1 and config["normalization"]["std"][0] > 0
@@ -77,9 +77,15 @@ def test_old_run_folders_ask_to_be_retrained(smoke_run, tmp_path):
 
     old = tmp_path / "old"
     shutil.copytree(smoke_run, old)
-    (old / "normalization.json").write_text("{}")
-    with pytest.raises(ValueError, match="Retrain"):
+    saved = json.loads((old / "config.json").read_text())
+    (old / "config.json").write_text(json.dumps({**saved, "run_format": 2}))  # as labwork6 wrote them before
+    with pytest.raises(ValueError, match="64-filter stem.*Retrain.*--overwrite"):
         load_trained(old)
+    (old / "config.json").write_text(json.dumps({key: value for key, value in saved.items() if key != "run_format"}))
+    with pytest.raises(ValueError, match="does not hold its preprocessing.*Retrain"):  # format 1: no run_format
+        load_trained(old)
+    with pytest.raises(RunFolderConflict, match="cannot continue.*run_format=1.*--overwrite"):
+        train("vgg11", "digits", run_dir=old, epochs=2, **SMALL)
 
 
 def test_a_truncated_model_file_is_named_in_the_error(smoke_run, tmp_path):
@@ -166,7 +172,7 @@ def test_same_seed_gives_the_same_metrics(tmp_path):
 def test_binary_faces_run_has_one_sigmoid_output(tmp_path):
     run_dir = train("vgg11", "faces", runs=tmp_path, **SMALL)
     config = load_run(run_dir)["config"]
-    assert config["class_names"] == ["background", "face"]
+    assert config.class_names == ("background", "face")
     model = keras.models.load_model(run_dir / "model.keras")
     assert model.output_shape == (None, 1)
     assert model.get_layer("predictions").activation.__name__ == "sigmoid"

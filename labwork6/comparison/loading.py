@@ -71,7 +71,7 @@ def load_runs(runs_root="runs", profile: str = "default", dataset: str | None = 
     runs = []
     for folder in find_runs(root, profile):
         run = load_run(folder)
-        if run["config"].get("model") == BASELINE_MODEL:
+        if run["config"].model == BASELINE_MODEL:
             continue
         if run["metrics"] is None or run["timing"] is None:
             raise FileNotFoundError(f"Run {folder} is marked completed but metrics.json or timing.json is "
@@ -83,11 +83,11 @@ def load_runs(runs_root="runs", profile: str = "default", dataset: str | None = 
             f"`python -m labwork6 train --model vgg19_bn --profile {profile}` (and --model resnet19), "
             f"`make notebooks PROFILE={profile}`, or `make all PROFILE={profile}`."
         )
-    datasets = Counter(run["config"]["dataset"] for run in runs)
+    datasets = Counter(run["config"].dataset for run in runs)
     if dataset is None:
         wanted = get_profile(profile)["dataset"] if profile in PROFILES else None
         dataset = wanted if wanted in datasets else datasets.most_common(1)[0][0]
-    kept = [run for run in runs if run["config"]["dataset"] == dataset]
+    kept = [run for run in runs if run["config"].dataset == dataset]
     if not kept:
         raise FileNotFoundError(f"No completed runs on dataset {dataset!r} under '{root / profile}'. "
                                 f"Datasets with runs: {sorted(datasets)}.")
@@ -108,13 +108,13 @@ def load_runs(runs_root="runs", profile: str = "default", dataset: str | None = 
 
 def run_folds(run: dict) -> int | None:
     """A run's number of cross-validation folds, None for a holdout run."""
-    return run["config"].get("folds") or None
+    return run["config"].folds or None
 
 
 def run_order(run: dict) -> tuple:
     """Sort key of runs: model, seed, fold."""
     config = run["config"]
-    return config["model"], int(config["seed"]), int(config.get("fold") or 0)
+    return config.model, int(config.seed), int(config.fold or 0)
 
 
 def _design_text(folds: int | None) -> str:
@@ -125,7 +125,7 @@ def group_runs(runs: Iterable[dict]) -> dict[str, list[dict]]:
     """Network runs grouped by model name (VGG models first, then ResNets), each list by seed and fold."""
     groups: dict[str, list[dict]] = {}
     for run in runs:
-        groups.setdefault(run["config"]["model"], []).append(run)
+        groups.setdefault(run["config"].model, []).append(run)
     order = sorted(groups, key=lambda name: (model_family(name) != "vgg", name))
     return {name: sorted(groups[name], key=run_order) for name in order}
 
@@ -138,7 +138,7 @@ def primary_models(runs: Iterable[dict]) -> dict[str, str | None]:
     """
     runs = list(runs)
     names = list(group_runs(runs))
-    profile = runs[0]["config"].get("profile") if runs else None
+    profile = runs[0]["config"].profile if runs else None
     profile_models = get_profile(profile)["models"] if profile in PROFILES else ()
     chosen = {}
     for family, fallback in (("vgg", "vgg19"), ("resnet", "resnet19")):
@@ -157,11 +157,11 @@ def repetitions(runs: Iterable[dict], baseline: Iterable[dict] = ()) -> dict[str
     images. A holdout run is a repetition on its own."""
     found: dict[str, dict[int, list[dict]]] = {}
     for run in sorted([*runs, *baseline], key=run_order):
-        found.setdefault(run["config"]["model"], {}).setdefault(int(run["config"]["seed"]), []).append(run)
+        found.setdefault(run["config"].model, {}).setdefault(int(run["config"].seed), []).append(run)
     for name, seeds in found.items():
         for seed, group in list(seeds.items()):
             folds = run_folds(group[0])
-            present = sorted(int(run["config"].get("fold") or 0) for run in group)
+            present = sorted(int(run["config"].fold or 0) for run in group)
             if folds and present != list(range(folds)):
                 missing = sorted(set(range(folds)) - set(present))
                 print(f"[labwork6] {model_label(name)} seed {seed} has folds {present} of {folds} (missing "
@@ -198,7 +198,7 @@ def _run_predictions(run: dict, design: tuple) -> pd.DataFrame:
     """A run's ``predictions.csv`` as columns ``image``, ``fold``, ``label``, ``prediction``, checked
     against its config (``design``: the repetition's model, seed, dataset and folds)."""
     config, path = run["config"], Path(run["run_dir"]) / "predictions.csv"
-    mine = (config["model"], int(config["seed"]), str(config["dataset"]), run_folds(run))
+    mine = (config.model, int(config.seed), str(config.dataset), run_folds(run))
     if mine != design:
         raise ValueError(f"{run['run_dir']} (model, seed, dataset, folds = {mine}) does not belong with the runs of "
                          f"{design}: a repetition pools the folds of one model and seed.")
@@ -211,11 +211,11 @@ def _run_predictions(run: dict, design: tuple) -> pd.DataFrame:
             raise ValueError(f"{path} has no `image` column (written by an older labwork6): the folds cannot be "
                              "checked to test each image once. Train the run again with --overwrite.")
         frame["image"] = frame["index"]  # a holdout run: its test split's positions name its images
-    expected = (config.get("counts") or {}).get("test")
+    expected = (config.counts or {}).get("test")
     if expected is not None and len(frame) != int(expected):
         raise ValueError(f"{path} holds {len(frame)} predictions but the run tested {expected} images (config.json): "
                          "images are missing. Train the run again with --overwrite.")
-    frame["fold"] = int(config.get("fold") or 0)
+    frame["fold"] = int(config.fold or 0)
     return frame[["image", "fold", "label", "prediction"]]
 
 
@@ -232,8 +232,8 @@ def pooled_runs(group: Sequence[dict]) -> pd.DataFrame:
     if not group:
         raise ValueError("pooled_runs needs the runs of one repetition. Received: no run.")
     first = group[0]["config"]
-    design = (first["model"], int(first["seed"]), str(first["dataset"]), run_folds(group[0]))
-    folds = sorted(int(run["config"].get("fold") or 0) for run in group)
+    design = (first.model, int(first.seed), str(first.dataset), run_folds(group[0]))
+    folds = sorted(int(run["config"].fold or 0) for run in group)
     expected = list(range(design[3])) if design[3] else [0]
     if folds != expected:
         raise ValueError(f"The runs of {model_label(design[0])} seed {design[1]} are folds {folds}; a repetition needs "
@@ -260,7 +260,7 @@ def pooled_intervals(group: Sequence[dict]) -> dict:
     frame = pooled_runs(group)
     config = group[0]["config"]
     key = tuple((str(run["run_dir"]), _stamp(run)) for run in group)
-    return dict(_pooled(key, int(config["seed"]), int(config["num_classes"])), fold_accuracy=[
+    return dict(_pooled(key, int(config.seed), int(config.num_classes)), fold_accuracy=[
         float(np.mean(part["label"] == part["prediction"])) for _, part in frame.groupby("fold")])
 
 
@@ -312,8 +312,8 @@ def run_intervals(run: dict) -> dict:
         raise FileNotFoundError(f"No predictions.csv in {run['run_dir']}: the run has no test results to "
                                 "compare. Train it again with --overwrite.")
     config = run["config"]
-    return dict(_intervals(str(Path(run["run_dir"])), path.stat().st_mtime_ns, int(config["seed"]),
-                           int(config["num_classes"])))
+    return dict(_intervals(str(Path(run["run_dir"])), path.stat().st_mtime_ns, int(config.seed),
+                           int(config.num_classes)))
 
 
 def epoch_seconds(run: dict) -> np.ndarray:

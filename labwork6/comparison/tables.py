@@ -41,8 +41,8 @@ from labwork6.latex import (
 from labwork6.metrics import SUMMARY_KEYS, classification_metrics
 
 
-def _fold(config: dict):
-    return int(config["fold"]) if config.get("folds") else "holdout"
+def _fold(config):
+    return int(config.fold) if config.folds else "holdout"
 
 
 def runs_table(runs: Iterable[dict]) -> pd.DataFrame:
@@ -52,21 +52,21 @@ def runs_table(runs: Iterable[dict]) -> pd.DataFrame:
     rows = []
     for run in runs:
         config, metrics, timing = run["config"], run["metrics"] or {}, run["timing"] or {}
-        network = config["model"] != BASELINE_MODEL
-        epochs = timing.get("epochs_run", config.get("epochs_run"))
+        network = config.model != BASELINE_MODEL
+        epochs = timing.get("epochs_run", config.epochs_run) if network else math.nan
         seconds = epoch_seconds(run)
         rows.append({
-            "model": config["model"], "seed": int(config["seed"]), "fold": _fold(config),
+            "model": config.model, "seed": int(config.seed), "fold": _fold(config),
             "run": Path(run["run_dir"]).name,
             **run_intervals(run), "best_epoch": metrics.get("best_epoch", math.nan),
             "epochs_run": epochs if network else math.nan,
-            "steps": epochs * config["steps_per_epoch"] if network and config.get("steps_per_epoch") else math.nan,
+            "steps": epochs * config.steps_per_epoch if network and config.steps_per_epoch else math.nan,
             "train_seconds": timing.get("train_seconds", math.nan),
             "epoch_seconds_mean": seconds.mean() if len(seconds) else math.nan,
             "epoch_seconds_std": seconds.std(ddof=1) if len(seconds) > 1 else math.nan,
             **{key: timing.get(key, math.nan) for key in ("inference_latency_ms", "inference_throughput")},
-            "parameters": config["parameters"]["total"] if network else math.nan,
-            "multiply_adds": config["multiply_adds"] if network else math.nan,
+            "parameters": config.parameters["total"] if network else math.nan,
+            "multiply_adds": config.multiply_adds if network else math.nan,
         })
     return pd.DataFrame(rows)
 
@@ -131,9 +131,9 @@ def comparison_table(runs: Iterable[dict], baseline: Sequence[dict] | None = Non
         config = group[0]["config"]
         network = name != BASELINE_MODEL
         per_run = runs_table(group)
-        row = {"model": name, "n": len(mine), "folds": int(config.get("folds") or 1), "runs": len(group),
+        row = {"model": name, "n": len(mine), "folds": int(config.folds or 1), "runs": len(group),
                "seeds": ", ".join(map(str, mine["seed"])),
-               "input_shape": shape_text(config.get("input_shape" if network else "raw_input_shape")),
+               "input_shape": shape_text(config.input_shape if network else config.raw_input_shape),
                "parameters": per_run["parameters"].iloc[0], "multiply_adds": per_run["multiply_adds"].iloc[0],
                "test_images": int(mine["test_images"].min())}
         for key in SUMMARY_KEYS:
@@ -225,7 +225,7 @@ def per_class_table(runs: Iterable[dict]) -> pd.DataFrame:
     (repetitions)."""
     rows = []
     for name, seeds in repetitions(runs).items():
-        class_names = seeds[min(seeds)][0]["config"]["class_names"]
+        class_names = seeds[min(seeds)][0]["config"].class_names
         scores = []
         for group in seeds.values():
             frame = pooled_runs(group)
@@ -310,9 +310,9 @@ def recipe_table(runs: Iterable[dict]) -> pd.DataFrame:
     columns = {}
     for name, group in group_runs(runs).items():
         config = group[0]["config"]
-        values = {title: _recipe_value(key, config.get(key)) for key, title in _RECIPE_ROWS}
-        values["Seeds"] = ", ".join(dict.fromkeys(str(run["config"]["seed"]) for run in group))
-        values["Evaluation"] = (f"{config['folds']}-fold cross-validation" if config.get("folds") else "holdout")
+        values = {title: _recipe_value(key, getattr(config, key)) for key, title in _RECIPE_ROWS}
+        values["Seeds"] = ", ".join(dict.fromkeys(str(run["config"].seed) for run in group))
+        values["Evaluation"] = (f"{config.folds}-fold cross-validation" if config.folds else "holdout")
         columns[model_label(name)] = values
     frame = pd.DataFrame(columns)
     frame.index.name = "Setting"
@@ -324,7 +324,7 @@ def data_table(runs: Iterable[dict], class_counts: pd.DataFrame | None = None) -
     fold's test split is as large, within an image) and, when ``class_counts`` (class × split, as
     ``Dataset.counts()``) is given, the fewest and most images of a class."""
     config = next(iter(runs))["config"]
-    split_counts = config.get("counts") or {}
+    split_counts = config.counts or {}
     total = sum(split_counts.values()) or math.nan
     rows = {}
     for split, title in (("train", "Training"), ("val", "Validation"), ("test", "Test")):

@@ -377,7 +377,7 @@ def plot_contrast_diagnosis(images, mean, std, severity: int = 1, count: int = 6
 
     Args:
         images: raw uint8 images (N, H, W, C); the first ``count`` are drawn.
-        mean, std: the training split's per-channel statistics (a run's ``config["normalization"]``).
+        mean, std: the training split's per-channel statistics (a run's ``RunConfig.normalization``).
     """
     from labwork6.robustness import SEVERITY_PARAMETERS, corrupt, normalized
 

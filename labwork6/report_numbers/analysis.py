@@ -77,13 +77,13 @@ def robustness_numbers(data: ReportData) -> dict:
     seed's), the corruption type that hurts it most, each type's ranking and the paired
     robustness verdicts."""
     config = data.subject["config"]
-    severities = [int(s) for s in (config.get("robustness_severities") or SEVERITIES)]
+    severities = [int(s) for s in (config.robustness_severities or SEVERITIES)]
     means = data.corruption_means
     numbers = {"HaveRobustness": bool(data.robustness),
                "RobustnessFigure": figure_path(data.figures_dir, "robustness.pdf"),
                "NumCorruptions": len(CORRUPTIONS), "NumSeverities": len(severities), "SeverityList": words(severities),
                "NumCorruptedVersions": len(CORRUPTIONS) * len(severities),
-               "RobustnessImagesPerRun": thousands(config.get("robustness_images")) or "all",
+               "RobustnessImagesPerRun": thousands(config.robustness_images) or "all",
                "RobustnessImages": thousands(means["images"].iloc[0]) if not means.empty else None,
                "RankingText": _ranking_text(data.corruption_types)}
     numbers["HaveRanking"] = numbers["RankingText"] is not None
@@ -122,7 +122,7 @@ def contrast_numbers(data: ReportData) -> dict:
         return {"HaveContrastDiagnosis": False, "ContrastText": None,
                 "ContrastFigure": figure_path(data.figures_dir, None)}
     clean, first = frame.iloc[0], frame[frame["severity"] == 1].iloc[0]
-    augmented = (data.first_run("vgg") or data.runs[0])["config"].get("contrast_augmentation")
+    augmented = (data.first_run("vgg") or data.runs[0])["config"].contrast_augmentation
     text = (f"After the model's normalisation (the training split's mean and std) a black background pixel, 0 in "
             f"every raw training image, is at {clean['background']:.2f}; under the contrast corruption at severity "
             f"1 (every pixel's distance from its image's mean times {first['factor']:g}) the background turns grey, "
@@ -164,7 +164,7 @@ def error_numbers(data: ReportData) -> dict:
     numbers = {"ErrorsFigure": figure_path(data.figures_dir, "errors.pdf"), "ErrorSeed": data.error_seed}
     if frame is None or resnet not in frame:
         return numbers | {"HaveErrorAnalysis": False}
-    class_names = data.first_run("vgg")["config"]["class_names"]
+    class_names = data.first_run("vgg")["config"].class_names
     wrong = {name: frame[name] != frame["label"] for name in frame.columns if name not in ("label", "fold")}
     shared = wrong[vgg] & wrong[resnet]
     count, same = int(shared.sum()), int((shared & (frame[vgg] == frame[resnet])).sum())
@@ -201,7 +201,7 @@ def class_numbers(data: ReportData) -> dict:
             numbers.update({f"{prefix}ClassErrors": None, f"{prefix}TopConfusion": None})
             continue
         matrix = summed_confusion_matrix(data.groups[name]).to_numpy()
-        names = data.groups[name][0]["config"]["class_names"]
+        names = data.groups[name][0]["config"].class_names
         totals = matrix.sum(axis=1)
         wrong = totals - np.diag(matrix)
         np.fill_diagonal(matrix, 0)
@@ -281,7 +281,7 @@ def filter_numbers(data: ReportData) -> dict:
                                                        found.get("change")),
                         f"{prefix}FilterScale": known(lambda value: fixed(value, 2), found.get("scale")),
                         f"{prefix}FilterCorrelation": known(lambda value: fixed(value, 2), found.get("correlation")),
-                        f"{prefix}FilterSeed": int(data.first_run(family)["config"]["seed"]) if found else None})
+                        f"{prefix}FilterSeed": int(data.first_run(family)["config"].seed) if found else None})
     return numbers
 
 

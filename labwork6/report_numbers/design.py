@@ -55,17 +55,17 @@ def augmentation_text(dataset: str, input_shape, contrast: float | None = None) 
         return extra or "none (images too small to shift)"
     parts = []
     for layer in pipeline.layers:
-        config = layer.get_config()
+        layer_config = layer.get_config()
         kind = type(layer).__name__
         if kind == "RandomTranslation":
-            parts.append(f"random translation by up to {100 * abs(float(config['height_factor'])):.0f}% of the "
-                         f"height and {100 * abs(float(config['width_factor'])):.0f}% of the width")
+            parts.append(f"random translation by up to {100 * abs(float(layer_config['height_factor'])):.0f}% of the "
+                         f"height and {100 * abs(float(layer_config['width_factor'])):.0f}% of the width")
         elif kind == "ZeroPadding2D":
-            parts.append(f"zero padding by {config['padding'][0][0]} pixels")
+            parts.append(f"zero padding by {layer_config['padding'][0][0]} pixels")
         elif kind == "RandomCrop":
-            parts.append(f"a random crop back to {config['height']}×{config['width']}")
+            parts.append(f"a random crop back to {layer_config['height']}×{layer_config['width']}")
         elif kind == "RandomFlip":
-            parts.append(f"random {config['mode']} flips")
+            parts.append(f"random {layer_config['mode']} flips")
         else:
             parts.append(kind)
     return ", ".join([*parts, *([extra] if extra else [])])
@@ -78,9 +78,9 @@ def augmentation_text(dataset: str, input_shape, contrast: float | None = None) 
 def run_numbers(data: ReportData) -> dict:
     """The profile, the author, the runs and seeds, the test level, the software and the machine."""
     config = data.subject["config"]
-    versions, hardware = config.get("versions", {}), config.get("hardware", {})
+    versions, hardware = config.versions or {}, config.hardware or {}
     return {
-        "ReportProfile": data.profile, "SmokeProfile": data.profile == "smoke", "ReportDataset": config["dataset"],
+        "ReportProfile": data.profile, "SmokeProfile": data.profile == "smoke", "ReportDataset": config.dataset,
         "ReportDate": datetime.date.today().isoformat(), "ReportAuthor": data.author or AUTHOR_PLACEHOLDER,
         "AuthorSet": bool(data.author), "NumRuns": len(data.runs), "NumModels": len(data.groups),
         "ModelList": words([model_label(name) for name in data.groups]), "SeedList": words(data.seeds),
@@ -98,19 +98,19 @@ def run_numbers(data: ReportData) -> dict:
 def data_numbers(data: ReportData) -> dict:
     """The dataset, its splits, the input shapes and the standardization (of the VGG's runs)."""
     config = data.subject["config"]
-    counts = config.get("counts") or {}
-    baseline = data.baseline[0]["config"] if data.baseline else {}
-    raw_shape = config.get("raw_input_shape") or baseline.get("raw_input_shape")
-    shapes = {family: (run["config"].get("input_shape") if run else None)
+    counts = config.counts or {}
+    baseline = data.baseline[0]["config"] if data.baseline else None
+    raw_shape = config.raw_input_shape or (baseline.raw_input_shape if baseline else None)
+    shapes = {family: (run["config"].input_shape if run else None)
               for family, run in (("vgg", data.first_run("vgg")), ("resnet", data.first_run("resnet")))}
     # the statistics the model's normalization layer was adapted to, recorded by the training
-    standard = config.get("normalization") or {}
+    standard = config.normalization or {}
     # with cross-validation a repetition tests every image once, over its folds
     pooled = int(data.pooled["test_images"].min()) if not data.pooled.empty else counts.get("test")
     folds = data.folds
-    subsample = config.get("subsample")
+    subsample = config.subsample
     return {
-        "NumClasses": config.get("num_classes"), "ClassNames": ", ".join(map(str, config.get("class_names", []))),
+        "NumClasses": config.num_classes, "ClassNames": ", ".join(map(str, config.class_names or [])),
         "NumTrain": thousands(counts.get("train")), "NumVal": thousands(counts.get("val")),
         "NumTest": thousands(pooled), "NumTestFold": thousands(counts.get("test")),
         "NumImages": thousands(sum(counts.values())) if counts else None,
@@ -123,19 +123,19 @@ def data_numbers(data: ReportData) -> dict:
                            f"training and {thousands(counts.get('val'))} validation images, the validation images "
                            "taken from the training folds to choose the epoch)" if folds else
                            f"a held-out test split of {thousands(counts.get('test'))} images"),
-        "RawShape": shape_text(raw_shape), "InputShape": shape_text(config.get("input_shape")),
+        "RawShape": shape_text(raw_shape), "InputShape": shape_text(config.input_shape),
         "VggUpscaled": bool(shapes["vgg"] and raw_shape and shapes["vgg"][0] > raw_shape[0]),
         "ResUpscaled": bool(shapes["resnet"] and raw_shape and shapes["resnet"][0] > raw_shape[0]),
         "SameInputShape": len({tuple(shape) for shape in shapes.values() if shape}) <= 1,
-        "PixelMax": PIXEL_MAX, "PixelText": pixel_text(config["dataset"]),
+        "PixelMax": PIXEL_MAX, "PixelText": pixel_text(config.dataset),
         "StandardizerImages": thousands(standard.get("num_images")),
         "ChannelMeans": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("mean")),
         "ChannelStds": known(lambda values: ", ".join(fixed(v, 4) for v in values), standard.get("std")),
-        "DatasetSource": baseline.get("source") or config["dataset"],
-        "Augmentation": augmentation_text(config["dataset"], config["input_shape"], config.get("contrast_augmentation"))
-        if config.get("augment", True) and config.get("input_shape") else "none",
-        "ContrastAugmentation": f"{config['contrast_augmentation']:g}" if config.get("contrast_augmentation") else None,
-        "RunsAugmentContrast": bool(config.get("contrast_augmentation")),
+        "DatasetSource": (baseline.source if baseline else None) or config.dataset,
+        "Augmentation": augmentation_text(config.dataset, config.input_shape, config.contrast_augmentation)
+        if config.augment and config.input_shape else "none",
+        "ContrastAugmentation": f"{config.contrast_augmentation:g}" if config.contrast_augmentation else None,
+        "RunsAugmentContrast": bool(config.contrast_augmentation),
         "OneTestImage": fixed(100 / pooled, 2) if pooled else None,
         "OneValidationImage": fixed(100 / counts["val"], 2) if counts.get("val") else None,
     }
@@ -163,20 +163,24 @@ def recipe_numbers(data: ReportData) -> dict:
     numbers = {}
     for prefix, family in (("Vgg", "vgg"), ("Res", "resnet")):
         run = data.first_run(family)
-        config = run["config"] if run else {}
+        config = run["config"] if run else None
+
+        def setting(name, config=config):
+            return getattr(config, name) if config is not None else None
+
         numbers.update({
-            f"{prefix}Width": config.get("width"), f"{prefix}InputShape": shape_text(config.get("input_shape")),
-            f"{prefix}MinImageSize": config.get("min_image_size"),
-            f"{prefix}Head": (config.get("model_options") or {}).get("head", "–"),
-            f"{prefix}Optimizer": OPTIMIZER_LABELS.get(config.get("optimizer"), config.get("optimizer")),
-            f"{prefix}LearningRate": config.get("learning_rate"), f"{prefix}BatchSize": config.get("batch_size"),
-            f"{prefix}WeightDecay": config.get("weight_decay"),
-            f"{prefix}LabelSmoothing": config.get("label_smoothing"),
-            f"{prefix}Warmup": known(lambda fraction: fixed(100 * fraction, 0), config.get("warmup_fraction")),
-            f"{prefix}PlannedEpochs": config.get("epochs"), f"{prefix}StepsPerEpoch": config.get("steps_per_epoch"),
-            f"{prefix}Steps": known(lambda epochs, steps: thousands(epochs * steps), config.get("epochs"),
-                                    config.get("steps_per_epoch")),
-            f"{prefix}PrecisionPolicy": config.get("resolved_precision", config.get("precision")),
+            f"{prefix}Width": setting("width"), f"{prefix}InputShape": shape_text(setting("input_shape")),
+            f"{prefix}MinImageSize": setting("min_image_size"),
+            f"{prefix}Head": (setting("model_options") or {}).get("head", "–"),
+            f"{prefix}Optimizer": OPTIMIZER_LABELS.get(setting("optimizer"), setting("optimizer")),
+            f"{prefix}LearningRate": setting("learning_rate"), f"{prefix}BatchSize": setting("batch_size"),
+            f"{prefix}WeightDecay": setting("weight_decay"),
+            f"{prefix}LabelSmoothing": setting("label_smoothing"),
+            f"{prefix}Warmup": known(lambda fraction: fixed(100 * fraction, 0), setting("warmup_fraction")),
+            f"{prefix}PlannedEpochs": setting("epochs"), f"{prefix}StepsPerEpoch": setting("steps_per_epoch"),
+            f"{prefix}Steps": known(lambda epochs, steps: thousands(epochs * steps), setting("epochs"),
+                                    setting("steps_per_epoch")),
+            f"{prefix}PrecisionPolicy": setting("resolved_precision") or setting("precision"),
         })
     return numbers
 
@@ -190,7 +194,7 @@ def budget_numbers(data: ReportData) -> dict:
     budget = {}
     for run in (vgg, res):
         config = run["config"]
-        budget[model_label(config["model"])] = (config["batch_size"], config["epochs"], config.get("steps_per_epoch"))
+        budget[model_label(config.model)] = (config.batch_size, config.epochs, config.steps_per_epoch)
     (batch_a, epochs_a, steps_a), (batch_b, epochs_b, steps_b) = budget.values()
     matched = batch_a == batch_b and epochs_a == epochs_b and steps_a == steps_b and steps_a is not None
     def epochs_of(epochs, steps):
@@ -240,7 +244,7 @@ def architecture_numbers(data: ReportData) -> dict:
         "ResTetStemFilters": RESNET_PRESETS["resnet19_tet"]["stem_filters"],
         "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]), "VggCompactHeadUnits": thousands(VGG_HEADS["compact"]),
         "VggBatchNorm": bool(vgg.get("batch_norm")),
-        "VggPaperHead": ((vgg_run["config"].get("model_options") or {}) if vgg_run else {}).get("head", "paper")
+        "VggPaperHead": ((vgg_run["config"].model_options or {}) if vgg_run else {}).get("head", "paper")
         == "paper",
         "VggBnMomentum": vgg.get("bn_momentum"), "VggBnParameters": thousands(vgg.get("bn_parameters")),
         "VggHeadUnits": thousands(vgg.get("head_units")), "VggDropout": vgg.get("dropout_rate"),
@@ -254,7 +258,7 @@ def architecture_numbers(data: ReportData) -> dict:
     for prefix, family, found in (("Vgg", "vgg", vgg), ("Res", "resnet", resnet)):
         run = data.first_run(family)
         side = known(lambda minimum, down: int(minimum) // down,
-                      run["config"].get("min_image_size") if run else None, found.get("downsampling"))
+                      run["config"].min_image_size if run else None, found.get("downsampling"))
         numbers[f"{prefix}MinMap"] = f"{side}×{side}" if side else None
     # by the VGG's rule (the smallest side its poolings allow) the ResNet could take images this small
     numbers["ResSmallestSide"] = resnet.get("downsampling")
@@ -295,11 +299,11 @@ def cost_numbers(data: ReportData) -> dict:
     runs on smaller images."""
     vgg_run, resnet_run = data.first_run("vgg"), data.first_run("resnet")
     at_vgg_input = None
-    if vgg_run and resnet_run and list(vgg_run["config"]["input_shape"]) != list(resnet_run["config"]["input_shape"]):
-        model = build_network(resnet_run["config"], input_shape=vgg_run["config"]["input_shape"])
+    if vgg_run and resnet_run and list(vgg_run["config"].input_shape) != list(resnet_run["config"].input_shape):
+        model = build_network(resnet_run["config"], input_shape=vgg_run["config"].input_shape)
         at_vgg_input = int(layer_table(model).iloc[-1]["multiply_adds"])
-    vgg_adds = vgg_run["config"].get("multiply_adds") if vgg_run else None
-    own_adds = resnet_run["config"].get("multiply_adds") if resnet_run else None
+    vgg_adds = vgg_run["config"].multiply_adds if vgg_run else None
+    own_adds = resnet_run["config"].multiply_adds if resnet_run else None
     return {
         "ResCostAtVggInput": at_vgg_input is not None,
         "ResMultiplyAddsAtVggInputM": known(lambda adds: fixed(adds / 1e6, 1), at_vgg_input),

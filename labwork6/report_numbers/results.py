@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
-from labwork6.baseline import SVC_MAX_TRAIN
 from labwork6.comparison import SVC_LABEL, epoch_seconds, metric_cell, model_label, pooled_rows, table_cell
 from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, thousands
 from labwork6.report_numbers.wording import figure_path, known, percent, times, words
@@ -53,14 +52,14 @@ def model_numbers(data: ReportData) -> dict:
     for prefix, family, fallback in (("Vgg", "vgg", "VGG19"), ("Res", "resnet", "ResNet19")):
         name = data.roles[family]
         group = data.groups.get(name, [])
-        config = group[0]["config"] if group else {}
+        config = group[0]["config"] if group else None
         label = model_label(name) if name else fallback
 
         def cell(key, label=label, **options):
             return table_cell(data.comparison, label, key, **options)
 
         numbers.update({f"{prefix}Name": label, f"{prefix}Model": name or "none", f"{prefix}Runs": len(group),
-                        f"{prefix}Seeds": words([run["config"]["seed"] for run in group]) or None})
+                        f"{prefix}Seeds": words([run["config"].seed for run in group]) or None})
         runs = data.pooled[data.pooled["model"] == name] if not data.pooled.empty else data.pooled
         numbers[f"{prefix}IntervalWidth"] = known(
             lambda width, total: fixed(100 * width, percent_decimals(int(total))),
@@ -69,11 +68,12 @@ def model_numbers(data: ReportData) -> dict:
         for key, title in METRIC_TITLES:
             numbers[f"{prefix}{title}PM"] = metric_cell(data.comparison, label, key) if name else None
             numbers[f"{prefix}{title}Text"] = metric_text(data, name, key)
-        parameters = config.get("parameters", {})
+        parameters = (config.parameters if config else None) or {}
         numbers.update({
             f"{prefix}Parameters": thousands(parameters.get("total")),
             f"{prefix}ParametersM": known(lambda total: fixed(total / 1e6, 2), parameters.get("total")),
-            f"{prefix}MultiplyAddsM": known(lambda adds: fixed(adds / 1e6, 1), config.get("multiply_adds")),
+            f"{prefix}MultiplyAddsM": known(lambda adds: fixed(adds / 1e6, 1),
+                                            config.multiply_adds if config else None),
             f"{prefix}TrainSeconds": cell("train_seconds", decimals=1),
             f"{prefix}EpochSeconds": cell("epoch_seconds", decimals=2),
             f"{prefix}Epochs": cell("epochs_run", decimals=0, integer=True),
@@ -100,7 +100,7 @@ def convergence(run: dict) -> dict | None:
         return None
     epochs = len(history)
     best = int(run["metrics"].get("best_epoch") or epochs)
-    images = max(1, int((run["config"].get("counts") or {}).get("val") or 1))
+    images = max(1, int((run["config"].counts or {}).get("val") or 1))
     accuracy = history["val_accuracy"].to_numpy(float)
     tail = max(1, epochs // 4)
     gain = (accuracy[-tail:].max() - accuracy[:-tail].max()) * images if epochs > tail else None
@@ -150,7 +150,7 @@ def curve_numbers(data: ReportData) -> dict:
     axes = {}
     for run in shown:
         losses = [run["history"][column].to_numpy(float) for column in ("loss", "val_loss") if column in run["history"]]
-        axes[model_label(run["config"]["model"])] = "logarithmic" if losses and uses_log_scale(
+        axes[model_label(run["config"].model)] = "logarithmic" if losses and uses_log_scale(
             np.concatenate(losses)) else "linear"
     loss_axis = (next(iter(set(axes.values()))) if len(set(axes.values())) == 1 else
                  "; ".join(f"{kind} for {name}" for name, kind in axes.items())) if axes else None
@@ -158,27 +158,27 @@ def curve_numbers(data: ReportData) -> dict:
             "TrainingNotConverged": settled is False,
             "RunsKeptLast": kept, "RunsRising": rising, "RunsJudged": counted, "RunsTrained": total,
             "CurvesLossAxis": loss_axis,
-            "CurvesRuns": words([f"{model_label(run['config']['model'])} seed {run['config']['seed']}"
-                                 + (f" fold {run['config']['fold']}" if run["config"].get("folds") else "")
+            "CurvesRuns": words([f"{model_label(run['config'].model)} seed {run['config'].seed}"
+                                 + (f" fold {run['config'].fold}" if run["config"].folds else "")
                                  for run in shown]) or None}
 
 
 def baseline_numbers(data: ReportData) -> dict:
     """The SVC baseline's results and fit (all missing without baseline runs)."""
     has = bool(data.baseline)
-    config = data.baseline[0]["config"] if has else {}
+    config = data.baseline[0]["config"] if has else None
     support = [run["metrics"].get("support_vectors") for run in data.baseline]
     return {
         "HaveBaseline": has,
         **{f"Svc{title}PM": metric_cell(data.comparison, SVC_LABEL, key) for key, title in METRIC_TITLES},
         "SvcAccuracyText": metric_text(data, BASELINE_MODEL, "accuracy") if has else None,
-        "SvcRuns": len(data.baseline) if has else None, "SvcFitImages": thousands(config.get("fit_images")),
+        "SvcRuns": len(data.baseline) if has else None, "SvcFitImages": thousands(config.fit_images) if has else None,
         "SvcSupportVectors": known(lambda values: format_mean_std(
             float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else None, percent=False,
             decimals=0), support or None),
         "SvcFitSeconds": table_cell(data.comparison, SVC_LABEL, "train_seconds", decimals=2),
-        "SvcFeatures": known(lambda shape: thousands(np.prod(shape)), config.get("raw_input_shape")),
-        "SvcMaxTrain": thousands(config.get("max_train", SVC_MAX_TRAIN)) if has else None,
+        "SvcFeatures": known(lambda shape: thousands(np.prod(shape)), config.raw_input_shape if has else None),
+        "SvcMaxTrain": thousands(config.max_train) if has else None,
     }
 
 
