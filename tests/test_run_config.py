@@ -48,7 +48,7 @@ def test_it_is_frozen_and_every_change_is_checked():
         config.replace(epochs=0)
     with pytest.raises(ValueError, match="status='done'"):
         config.replace(status="done")
-    with pytest.raises(ValueError, match="fold=1, folds=None"):
+    with pytest.raises(ValueError, match="fold=0, folds=None"):
         config.replace(folds=None)
 
 
