@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from labwork6.machine import precision_policy
 from labwork6.models import layer_table
-from labwork6.recipes import RECIPES
+from labwork6.recipes import resolve_config
 from labwork6.train import compile_model
 
 #: The dtype of the matrix multiply that bounds each precision policy's convolutions.
@@ -99,10 +99,12 @@ def in_memory_dataset(images, targets) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensors((tf.constant(images), tf.constant(targets))).repeat()
 
 
-def compile_for_training(model: keras.Model, config: dict | None = None, steps_per_epoch: int = 100) -> keras.Model:
-    """Compile as training does (:func:`labwork6.train.compile_model`) with ``config``'s recipe;
-    by default the VGG recipe, whose optimizer, loss and schedule the ResNet recipe shares."""
-    return compile_model(model, config or RECIPES["vgg"], binary=model.output_shape[-1] == 1,
+def compile_for_training(model: keras.Model, config=None, steps_per_epoch: int = 100) -> keras.Model:
+    """Compile as training does (:func:`labwork6.train.compile_model`) with ``config``'s recipe
+    (a :class:`labwork6.run_config.RunConfig`); by default the default profile's VGG19-BN run, whose
+    optimizer, loss and schedule the ResNet recipe shares."""
+    return compile_model(model, config or resolve_config("vgg19_bn", profile="default"),
+                         binary=model.output_shape[-1] == 1,
                          steps_per_epoch=steps_per_epoch)
 
 

@@ -206,7 +206,7 @@ def training_setup(model: str, width: float | None = None) -> dict:
     data = run_dataset(config)
     preprocessing = build_preprocessing(data.train.images, image_size=model_image_size(config, data.image_shape),
                                         channels=config.channels)
-    return {**config, "data": data, "preprocessing": preprocessing,
+    return {"config": config, "data": data, "preprocessing": preprocessing,
             "input_shape": tuple(int(d) for d in preprocessing.outputs[0].shape[1:]),
             "resolved_precision": resolve_precision(config.precision)}
 
@@ -229,27 +229,28 @@ def section_pipeline(ctx: Context) -> None:
     model = ctx.plan.get("pipeline_model") or profile_models()[0]
     plan = ctx.plan["pipeline"]
     setup = training_setup(model, plan.get("width"))
-    batch_size, steps = plan.get("batch_size", setup["batch_size"]), plan["steps"]
+    batch_size, steps = plan.get("batch_size", setup["config"].batch_size), plan["steps"]
     precision, data, shape = setup["resolved_precision"], setup["data"], setup["input_shape"]
     binary = data.num_classes == 2
     targets = training_targets(data.train.labels, data.num_classes)
     normalised = setup["preprocessing"].predict(data.train.images, batch_size=512, verbose=0)
-    steps_per_epoch = math.ceil(len(targets) / setup["batch_size"])
+    steps_per_epoch = math.ceil(len(targets) / setup["config"].batch_size)
 
     def compiled(network):
-        return compile_model(network, setup, binary=binary, steps_per_epoch=steps_per_epoch)
+        return compile_model(network, setup["config"], binary=binary, steps_per_epoch=steps_per_epoch)
 
     def bare_network():
-        return get_model(model, input_shape=shape, num_classes=data.num_classes, width=setup["width"],
-                         classifier_activation="sigmoid" if binary else "softmax", **setup["model_options"])
+        return get_model(model, input_shape=shape, num_classes=data.num_classes, width=setup["config"].width,
+                         classifier_activation="sigmoid" if binary else "softmax", **setup["config"].model_options)
 
     trainers = {}
-    for name, build in (("bare", bare_network), ("trained", lambda: build_model({**setup, "augment": False}, data)),
-                        ("augmented", lambda: build_model(setup, data))):
+    config = setup["config"]
+    for name, build in (("bare", bare_network), ("trained", lambda: build_model(config.replace(augment=False), data)),
+                        ("augmented", lambda: build_model(config, data))):
         keras.utils.set_random_seed(0)
         trainers[name] = Trainer(build, precision, compiled)
     stream = make_pipeline(data.train.images, targets, batch_size=batch_size, training=True, seed=0,
-                           epochs=setup["epochs"])
+                           epochs=setup["config"].epochs)
     cases = {
         "bare network, in-memory batch": Case(trainers["bare"], in_memory_dataset(normalised[:batch_size],
                                                                                   targets[:batch_size]),
@@ -261,8 +262,8 @@ def section_pipeline(ctx: Context) -> None:
     flops = training_flops(trainers["bare"].model)
     speeds = alternate(cases, plan["repetitions"], plan["warmup_steps"], ctx.echo)
     description = (f"{data.name} train split ({len(targets)} raw images {data.image_shape}), "
-                   f"{setting(precision, batch_size, shape)}, width {setup['width']}, "
-                   f"model options {setup['model_options']}")
+                   f"{setting(precision, batch_size, shape)}, width {setup['config'].width}, "
+                   f"model options {setup['config'].model_options}")
     for label, values in speeds.items():
         ctx.results.add("pipeline", model, label, values, "images/s", flops_per_image=flops,
                         peak_gflops=ctx.peak(precision), note=description)
@@ -350,11 +351,11 @@ def section_inference(ctx: Context) -> None:
 
 
 def _worker_spec(model: str, setup: dict, plan: dict, precision: str, **extra) -> dict:
-    options = dict(setup["model_options"])
+    options = dict(setup["config"].model_options)
     if plan.get("width"):
         options["width"] = plan["width"]
     return {"model": model, "model_options": options, "input_shape": list(setup["input_shape"]),
-            "num_classes": setup["data"].num_classes, "batch_size": plan.get("batch_size", setup["batch_size"]),
+            "num_classes": setup["data"].num_classes, "batch_size": plan.get("batch_size", setup["config"].batch_size),
             "precision": precision, "warmup_steps": plan["warmup_steps"], "repetitions": plan["repetitions"],
             "steps": plan["steps"], **extra}
 

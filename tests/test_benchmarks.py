@@ -136,7 +136,7 @@ def test_time_to_accuracy_reads_completed_runs_instead_of_training_them(tmp_path
     assert messages[0] == f"time_to_accuracy: reading the completed run {done} (not trained again)"
     assert messages[1] == "time_to_accuracy: training vgg19_bn, seed 1, profile smoke ..."
     assert (done / "config.json").stat().st_mtime_ns == before and list(wall) == [("vgg19_bn", 1)]
-    assert list(epochs["seed"]) == [0, 1] and configs["vgg19_bn"]["profile"] == "smoke"
+    assert list(epochs["seed"]) == [0, 1] and configs["vgg19_bn"].profile == "smoke"
     assert (tmp_path / "smoke" / "digits-vgg19_bn-seed1-fold0of2" / "metrics.json").exists()
     # one row per epoch (the smoke profile trains one), read from each run's history and predictions
     assert set(epochs["epoch"]) == {1} and epochs["selected"].all()

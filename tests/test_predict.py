@@ -163,6 +163,6 @@ def test_saved_model_classifies_raw_images_without_labwork6(grey_to_rgb_run, tmp
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-3000:]
     model, config = load_trained(grey_to_rgb_run)
-    assert config["channels"] == 3 and model.get_layer("preprocessing").get_layer("channels")
+    assert config.channels == 3 and model.get_layer("preprocessing").get_layer("channels")
     in_process = model.predict(images, verbose=0)
     assert np.allclose(np.load(tmp_path / "predicted.npy"), in_process, atol=1e-6)

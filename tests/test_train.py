@@ -58,7 +58,7 @@ def test_smoke_run_writes_every_artifact(smoke_run):
     assert config.robustness_severities == (1, 3, 5) and (config.folds, config.fold) == (2, 0)
     assert list(predictions["image"]) == list(load_test_split(smoke_run)[0].test.ids)  # each image's id
     assert smoke_run.name == "digits-vgg11-seed0-fold0of2"
-    assert len(config["normalization"]["mean"]) == 1 and config["normalization"]["std"][0] > 0
+    assert len(config.normalization["mean"]) == 1 and config.normalization["std"][0] > 0
     assert find_runs(smoke_run.parent.parent, "smoke") == [smoke_run]
 
 
