@@ -81,8 +81,7 @@ def robustness_numbers(data: ReportData) -> dict:
     means = data.corruption_means
     numbers = {"HaveRobustness": bool(data.robustness),
                "RobustnessFigure": figure_path(data.figures_dir, "robustness.pdf"),
-               "NumCorruptions": len(CORRUPTIONS), "NumSeverities": len(severities), "SeverityList": words(severities),
-               "NumCorruptedVersions": len(CORRUPTIONS) * len(severities),
+               "NumCorruptions": len(CORRUPTIONS), "SeverityList": words(severities),
                "RobustnessImagesPerRun": thousands(config.robustness_images) or "all",
                "RobustnessImages": thousands(means["images"].iloc[0]) if not means.empty else None,
                "RankingText": _ranking_text(data.corruption_types)}
@@ -93,16 +92,13 @@ def robustness_numbers(data: ReportData) -> dict:
         types = data.corruption_types[data.corruption_types["model"] == name]
         types = types[~types["corruption"].isin((MEAN_ROW, "clean"))]
         if rows.empty or types.empty:
-            numbers.update({f"{prefix}Corruption": None, f"{prefix}Hardest": None, f"{prefix}HardestAccuracy": None})
+            numbers[f"{prefix}Corruption"] = None
             continue
         decimals = percent_decimals(int(rows["images"].min()))
         values = rows["mean_corruption"].to_numpy(float)
         numbers[f"{prefix}Corruption"] = f"{percent(values[0], decimals)}%" if len(values) == 1 else (
             f"{format_mean_std(values.mean(), values.std(ddof=1), decimals=decimals)}% "
             f"(seeds: {words([percent(value, decimals) for value in values])}%)")
-        hardest = types.loc[types["accuracy"].idxmin()]
-        numbers[f"{prefix}Hardest"] = hardest["corruption"].replace("_", " ")
-        numbers[f"{prefix}HardestAccuracy"] = percent(hardest["accuracy"], decimals)
     pairs = data.robust_pairs
     numbers["HaveAnyRobustPair"] = not pairs.empty
     for key in PAIRS:
@@ -135,9 +131,6 @@ def contrast_numbers(data: ReportData) -> dict:
                if augmented else "No training image of these runs has such a background: the training "
                                  "augmentation does not change contrast"))
     return {"HaveContrastDiagnosis": True, "ContrastText": text,
-            "ContrastBackgroundClean": fixed(clean["background"], 2),
-            "ContrastBackgroundOne": fixed(first["background"], 2),
-            "ContrastShiftOne": fixed(first["background_shift"], 2),
             "ContrastFigure": figure_path(data.figures_dir, "contrast_diagnosis.pdf")}
 
 
@@ -179,7 +172,6 @@ def error_numbers(data: ReportData) -> dict:
         "HaveErrorAnalysis": True, "ErrorTestImages": len(frame),
         "VggErrorCount": int(wrong[vgg].sum()), "ResErrorCount": int(wrong[resnet].sum()),
         "SvcErrorCount": int(wrong[BASELINE_MODEL].sum()) if BASELINE_MODEL in wrong else None,
-        "SharedErrorCount": count, "SharedSameLabel": same, "SharedSvcWrong": svc_too,
         "SharedErrorText": shared_text, "ErrorsShownMax": ERRORS_SHOWN,
     })
     rows = data.paired_pooled[(data.paired_pooled["model_a"] == vgg) & (data.paired_pooled["model_b"] == resnet)]
@@ -280,8 +272,7 @@ def filter_numbers(data: ReportData) -> dict:
                         f"{prefix}FilterChange": known(lambda value: fixed(100 * value, 1 if value < 0.1 else 0),
                                                        found.get("change")),
                         f"{prefix}FilterScale": known(lambda value: fixed(value, 2), found.get("scale")),
-                        f"{prefix}FilterCorrelation": known(lambda value: fixed(value, 2), found.get("correlation")),
-                        f"{prefix}FilterSeed": int(data.first_run(family)["config"].seed) if found else None})
+                        f"{prefix}FilterCorrelation": known(lambda value: fixed(value, 2), found.get("correlation"))})
     return numbers
 
 
@@ -340,16 +331,13 @@ def remedy_decision(selection) -> dict[str, dict]:
 def study_numbers(data: ReportData) -> dict:
     """What ``make study`` found (:mod:`labwork6.study`), when its tables exist next to the runs:
     the contrast remedy on the development seeds' validation splits and on the reported folds, and
-    the learning curve. ``StudyMissing`` names what is not there yet."""
+    the learning curve."""
     from labwork6.recipes import RECIPES
 
     study = data.study
     kept = all(recipe.get("contrast_augmentation") for recipe in RECIPES.values())
     numbers = {"HaveStudy": bool(study), "RemedyKept": kept, "RemedySelectionText": None, "RemedyAblationText": None,
-               "LearningCurveText": None, "RemedyRuleText": None,
-               "StudyMissing": words([name.replace("_", " ") for name in
-                                      ("remedy_selection", "remedy_ablation", "learning_curve") if name not in study])
-               or None}
+               "LearningCurveText": None, "RemedyRuleText": None}
     selection = study.get("remedy_selection")
     numbers["HaveRemedySelection"] = selection is not None and not selection.empty
     if numbers["HaveRemedySelection"]:

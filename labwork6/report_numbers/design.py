@@ -12,10 +12,9 @@ from labwork6.comparison import ALPHA, N_RESAMPLES, model_label
 from labwork6.latex import fixed, shape_text, thousands
 from labwork6.models import facts as model_facts
 from labwork6.models import layer_table
-from labwork6.models.summary import check_formulas
 from labwork6.recipes import build_network
 from labwork6.report_numbers.blocks import block_formula_mismatches, block_table, padding_share
-from labwork6.report_numbers.wording import known, seeds_text, times, words
+from labwork6.report_numbers.wording import known, times, words
 
 if TYPE_CHECKING:
     from labwork6.report_data import ReportData
@@ -80,12 +79,10 @@ def run_numbers(data: ReportData) -> dict:
     config = data.subject["config"]
     versions, hardware = config.versions or {}, config.hardware or {}
     return {
-        "ReportProfile": data.profile, "SmokeProfile": data.profile == "smoke", "ReportDataset": config.dataset,
+        "ReportProfile": data.profile, "SmokeProfile": data.profile == "smoke",
         "ReportDate": datetime.date.today().isoformat(), "ReportAuthor": data.author or AUTHOR_PLACEHOLDER,
-        "AuthorSet": bool(data.author), "NumRuns": len(data.runs), "NumModels": len(data.groups),
-        "ModelList": words([model_label(name) for name in data.groups]), "SeedList": words(data.seeds),
-        "NumSeeds": len(data.seeds), "SeveralSeeds": len(data.seeds) > 1, "SeedsText": seeds_text(data.seeds),
-        "CrossValidation": bool(data.folds), "NumFolds": data.folds,
+        "AuthorSet": bool(data.author), "NumSeeds": len(data.seeds), "SeveralSeeds": len(data.seeds) > 1,
+        "CrossValidation": bool(data.folds),
         "Alpha": f"{ALPHA:g}", "Level": f"{100 * (1 - ALPHA):g}", "Resamples": thousands(N_RESAMPLES),
         **{f"Version{title}": versions.get(key) for key, title in (
             ("labwork6", "Labwork"), ("tensorflow", "Tensorflow"), ("keras", "Keras"),
@@ -111,8 +108,7 @@ def data_numbers(data: ReportData) -> dict:
     subsample = config.subsample
     return {
         "NumClasses": config.num_classes, "ClassNames": ", ".join(map(str, config.class_names or [])),
-        "NumTrain": thousands(counts.get("train")), "NumVal": thousands(counts.get("val")),
-        "NumTest": thousands(pooled), "NumTestFold": thousands(counts.get("test")),
+        "NumTest": thousands(pooled),
         "NumImages": thousands(sum(counts.values())) if counts else None,
         "SubsampleNote": (f"at most {subsample} images, drawn before folding" if folds else
                           f"at most {subsample} images per split") if subsample else "all images",
@@ -171,16 +167,12 @@ def recipe_numbers(data: ReportData) -> dict:
         numbers.update({
             f"{prefix}Width": setting("width"), f"{prefix}InputShape": shape_text(setting("input_shape")),
             f"{prefix}MinImageSize": setting("min_image_size"),
-            f"{prefix}Head": (setting("model_options") or {}).get("head", "–"),
             f"{prefix}Optimizer": OPTIMIZER_LABELS.get(setting("optimizer"), setting("optimizer")),
             f"{prefix}LearningRate": setting("learning_rate"), f"{prefix}BatchSize": setting("batch_size"),
             f"{prefix}WeightDecay": setting("weight_decay"),
             f"{prefix}LabelSmoothing": setting("label_smoothing"),
             f"{prefix}Warmup": known(lambda fraction: fixed(100 * fraction, 0), setting("warmup_fraction")),
-            f"{prefix}PlannedEpochs": setting("epochs"), f"{prefix}StepsPerEpoch": setting("steps_per_epoch"),
-            f"{prefix}Steps": known(lambda epochs, steps: thousands(epochs * steps), setting("epochs"),
-                                    setting("steps_per_epoch")),
-            f"{prefix}PrecisionPolicy": setting("resolved_precision") or setting("precision"),
+            f"{prefix}PlannedEpochs": setting("epochs"),
         })
     return numbers
 
@@ -223,13 +215,7 @@ def architecture_numbers(data: ReportData) -> dict:
     resnet = model_facts.resnet_facts(data.resnet_model) if data.roles["resnet"] else {}
     vgg_run = data.first_run("vgg")
     numbers = {f"{prefix}{title}": counts[prefix].get(key) for prefix in counts for key, title in (
-        ("conv", "Conv"), ("projection", "Projections"), ("dense", "Dense"), ("pool", "Pool"),
-        ("weight_layers", "WeightLayers"))}
-    if vgg_table is not None:
-        convolutions = int((vgg_table["type"] == "Conv2D").sum())
-        numbers["ArchFormulaChecks"] = f"all {convolutions}" if check_formulas(vgg_table) is None else "not all"
-    else:
-        numbers["ArchFormulaChecks"] = None
+        ("conv", "Conv"), ("projection", "Projections"), ("dense", "Dense"), ("weight_layers", "WeightLayers"))}
     preset = RESNET_PRESETS.get(data.roles["resnet"] or "resnet19", RESNET_PRESETS["resnet19"])
     numbers.update({
         "VggBlockConvs": ", ".join(map(str, VGG_CONFIGS[19])), "VggBlockFilters": ", ".join(map(str, VGG_FILTERS)),
@@ -242,17 +228,14 @@ def architecture_numbers(data: ReportData) -> dict:
         "ResStageFilters": words([stage.filters for stage in RESNET_PRESETS["resnet19"]["stages"]]),
         "ResHeadUnits": RESNET_PRESETS["resnet19"]["head_units"],
         "ResTetStemFilters": RESNET_PRESETS["resnet19_tet"]["stem_filters"],
-        "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]), "VggCompactHeadUnits": thousands(VGG_HEADS["compact"]),
+        "VggPaperHeadUnits": thousands(VGG_HEADS["paper"]),
         "VggBatchNorm": bool(vgg.get("batch_norm")),
         "VggPaperHead": ((vgg_run["config"].model_options or {}) if vgg_run else {}).get("head", "paper")
         == "paper",
-        "VggBnMomentum": vgg.get("bn_momentum"), "VggBnParameters": thousands(vgg.get("bn_parameters")),
         "VggHeadUnits": thousands(vgg.get("head_units")), "VggDropout": vgg.get("dropout_rate"),
         "VggHeadDropout": bool(vgg.get("dropout_rate")),
         "VggFlattenLength": thousands(vgg.get("flatten_length")),
         "VggDenseShare": known(lambda share: fixed(100 * share, 0), vgg.get("dense_share")),
-        "VggLastMap": shape_text(vgg.get("last_map")), "ResLastMap": shape_text(resnet.get("last_map")),
-        "ResDownsampling": resnet.get("downsampling"),
     })
     # the maps the smallest allowed input leaves in the last stage (min_image_size / downsampling)
     for prefix, family, found in (("Vgg", "vgg", vgg), ("Res", "resnet", resnet)):
@@ -260,8 +243,6 @@ def architecture_numbers(data: ReportData) -> dict:
         side = known(lambda minimum, down: int(minimum) // down,
                       run["config"].min_image_size if run else None, found.get("downsampling"))
         numbers[f"{prefix}MinMap"] = f"{side}×{side}" if side else None
-    # by the VGG's rule (the smallest side its poolings allow) the ResNet could take images this small
-    numbers["ResSmallestSide"] = resnet.get("downsampling")
     return numbers
 
 
@@ -302,12 +283,10 @@ def cost_numbers(data: ReportData) -> dict:
     if vgg_run and resnet_run and list(vgg_run["config"].input_shape) != list(resnet_run["config"].input_shape):
         model = build_network(resnet_run["config"], input_shape=vgg_run["config"].input_shape)
         at_vgg_input = int(layer_table(model).iloc[-1]["multiply_adds"])
-    vgg_adds = vgg_run["config"].multiply_adds if vgg_run else None
     own_adds = resnet_run["config"].multiply_adds if resnet_run else None
     return {
         "ResCostAtVggInput": at_vgg_input is not None,
         "ResMultiplyAddsAtVggInputM": known(lambda adds: fixed(adds / 1e6, 1), at_vgg_input),
-        "ResAtVggInputRatio": times(at_vgg_input, vgg_adds),
         "ResAtVggInputOwnRatio": times(at_vgg_input, own_adds),
     }
 
@@ -321,15 +300,15 @@ def reference_numbers(data: ReportData) -> dict:
     return {
         "RefInputShape": shape_text(model_facts.REFERENCE_INPUT_SHAPE),
         "RefClasses": thousands(model_facts.REFERENCE_CLASSES),
-        "RefVggParameters": thousands(vgg_parameters), "RefVggParametersM": fixed(vgg_parameters / 1e6, 1),
+        "RefVggParameters": thousands(vgg_parameters),
         "RefVggMultiplyAddsG": fixed(vgg["multiply_adds"] / 1e9, 2),
         "RefVggSixteenParameters": thousands(vgg16["parameters"]["trainable"]),
         "RefVggSixteenMultiplyAddsG": fixed(vgg16["multiply_adds"] / 1e9, 2),
-        "RefResParameters": thousands(res_parameters), "RefResParametersM": fixed(res_parameters / 1e6, 1),
+        "RefResParameters": thousands(res_parameters),
         "RefResNonTrainable": thousands(resnet["parameters"]["non_trainable"]),
         "RefResMultiplyAddsG": fixed(resnet["multiply_adds"] / 1e9, 2),
         "RefParameterRatio": times(vgg_parameters, res_parameters),
         "RefMultiplyAddRatio": times(vgg["multiply_adds"], resnet["multiply_adds"]),
-        "SlideVggParameters": slide["parameters"]["vgg19"], "SlideResParameters": slide["parameters"]["resnet50"],
+        "SlideResParameters": slide["parameters"]["resnet50"],
         "SlideResComplexity": slide["complexity"]["resnet50"],
     }

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from labwork6.baseline import MODEL_NAME as BASELINE_MODEL
-from labwork6.comparison import SVC_LABEL, epoch_seconds, metric_cell, model_label, pooled_rows, table_cell
-from labwork6.latex import fixed, format_mean_std, is_missing, percent_decimals, thousands
+from labwork6.comparison import epoch_seconds, model_label, table_cell
+from labwork6.latex import fixed, is_missing, percent_decimals, thousands
 from labwork6.report_numbers.wording import figure_path, known, percent, times, words
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from labwork6.report_data import ReportData
 
-METRIC_TITLES = (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"), ("f1", "Fscore"))
+#: The metrics the report quotes in words per model (the tables give precision and recall).
+PRINTED_METRICS = (("accuracy", "Accuracy"), ("f1", "Fscore"))
 #: The pairs the report tests: macro prefix -> (family or "svc", family or "svc").
 PAIRS = {"VggRes": ("vgg", "resnet"), "VggSvc": ("vgg", "svc"), "ResSvc": ("resnet", "svc")}
 
@@ -51,36 +51,15 @@ def model_numbers(data: ReportData) -> dict:
     numbers = {"HaveVgg": data.roles["vgg"] is not None, "HaveResnet": data.roles["resnet"] is not None}
     for prefix, family, fallback in (("Vgg", "vgg", "VGG19"), ("Res", "resnet", "ResNet19")):
         name = data.roles[family]
-        group = data.groups.get(name, [])
-        config = group[0]["config"] if group else None
         label = model_label(name) if name else fallback
-
-        def cell(key, label=label, **options):
-            return table_cell(data.comparison, label, key, **options)
-
-        numbers.update({f"{prefix}Name": label, f"{prefix}Model": name or "none", f"{prefix}Runs": len(group),
-                        f"{prefix}Seeds": words([run["config"].seed for run in group]) or None})
+        numbers[f"{prefix}Name"] = label
         runs = data.pooled[data.pooled["model"] == name] if not data.pooled.empty else data.pooled
         numbers[f"{prefix}IntervalWidth"] = known(
             lambda width, total: fixed(100 * width, percent_decimals(int(total))),
             (runs["accuracy_high"] - runs["accuracy_low"]).max() if len(runs) else None,
             runs["test_images"].min() if len(runs) else None)
-        for key, title in METRIC_TITLES:
-            numbers[f"{prefix}{title}PM"] = metric_cell(data.comparison, label, key) if name else None
+        for key, title in PRINTED_METRICS:
             numbers[f"{prefix}{title}Text"] = metric_text(data, name, key)
-        parameters = (config.parameters if config else None) or {}
-        numbers.update({
-            f"{prefix}Parameters": thousands(parameters.get("total")),
-            f"{prefix}ParametersM": known(lambda total: fixed(total / 1e6, 2), parameters.get("total")),
-            f"{prefix}MultiplyAddsM": known(lambda adds: fixed(adds / 1e6, 1),
-                                            config.multiply_adds if config else None),
-            f"{prefix}TrainSeconds": cell("train_seconds", decimals=1),
-            f"{prefix}EpochSeconds": cell("epoch_seconds", decimals=2),
-            f"{prefix}Epochs": cell("epochs_run", decimals=0, integer=True),
-            f"{prefix}BestEpoch": cell("best_epoch", decimals=1, integer=True),
-            f"{prefix}Latency": cell("inference_latency_ms", decimals=1),
-            f"{prefix}Throughput": cell("inference_throughput", decimals=0),
-        })
         # drawn by labwork6.report_figures.write_figures, as PDF at their printed size
         for kind in ("filter_change", "block_maps", "confusion"):
             title = "".join(part.capitalize() for part in kind.split("_"))
@@ -156,7 +135,6 @@ def curve_numbers(data: ReportData) -> dict:
                  "; ".join(f"{kind} for {name}" for name, kind in axes.items())) if axes else None
     return {"ConvergenceText": text, "HaveConvergence": text is not None, "TrainingSettled": bool(settled),
             "TrainingNotConverged": settled is False,
-            "RunsKeptLast": kept, "RunsRising": rising, "RunsJudged": counted, "RunsTrained": total,
             "CurvesLossAxis": loss_axis,
             "CurvesRuns": words([f"{model_label(run['config'].model)} seed {run['config'].seed}"
                                  + (f" fold {run['config'].fold}" if run["config"].folds else "")
@@ -167,39 +145,11 @@ def baseline_numbers(data: ReportData) -> dict:
     """The SVC baseline's results and fit (all missing without baseline runs)."""
     has = bool(data.baseline)
     config = data.baseline[0]["config"] if has else None
-    support = [run["metrics"].get("support_vectors") for run in data.baseline]
     return {
         "HaveBaseline": has,
-        **{f"Svc{title}PM": metric_cell(data.comparison, SVC_LABEL, key) for key, title in METRIC_TITLES},
         "SvcAccuracyText": metric_text(data, BASELINE_MODEL, "accuracy") if has else None,
-        "SvcRuns": len(data.baseline) if has else None, "SvcFitImages": thousands(config.fit_images) if has else None,
-        "SvcSupportVectors": known(lambda values: format_mean_std(
-            float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else None, percent=False,
-            decimals=0), support or None),
-        "SvcFitSeconds": table_cell(data.comparison, SVC_LABEL, "train_seconds", decimals=2),
         "SvcFeatures": known(lambda shape: thousands(np.prod(shape)), config.raw_input_shape if has else None),
-        "SvcMaxTrain": thousands(config.max_train) if has else None,
     }
-
-
-def _tests_text(rows: pd.DataFrame) -> str:
-    """The paired tests of one pair in words, on the pooled images: who alone was right how often,
-    McNemar's p, the smallest p those images allow, the minimum detectable difference and the
-    accuracy difference with Newcombe's interval (one repetition), or the p-values per seed."""
-    rows = pooled_rows(rows)
-    decimals = percent_decimals(int(rows["n"].min()))
-    if len(rows) == 1:
-        row = rows.iloc[0]
-        low, high = (percent(row[f"difference_{end}"], decimals) for end in ("low", "high"))
-        return (f"{row['name_a']} alone was right on {row['a_only']} and {row['name_b']} alone on {row['b_only']} "
-                f"of the {thousands(row['n'])} test images, McNemar's exact p = {row['p_value']:.2g} (the smallest p "
-                f"{row['discordant']} discordant images can give is {row['smallest_p_value']:.2g}); accuracy "
-                f"difference {percent(row['difference'], decimals)} points, 95% interval {low} to {high} "
-                f"(Newcombe); the smallest difference the test detects with {100 * row['power']:.0f}% power is "
-                + (f"{percent(row['minimum_detectable_difference'], decimals)} points"
-                   if row["minimum_detectable_difference"] == row["minimum_detectable_difference"] else "undefined"))
-    return (f"McNemar's exact p = {words([f'{p:.2g}' for p in rows['p_value']])} for seeds "
-            f"{words(rows['seed'].tolist())}, with {words(rows['discordant'].tolist())} discordant images")
 
 
 def verdict_numbers(data: ReportData) -> dict:
@@ -209,17 +159,12 @@ def verdict_numbers(data: ReportData) -> dict:
     for key in PAIRS:
         pair = pair_models(data, key)
         verdict = data.verdicts.get(pair) if None not in pair else None
-        rows = data.paired[(data.paired["model_a"] == pair[0]) & (data.paired["model_b"] == pair[1])] \
-            if verdict else None
         numbers.update({f"Have{key}": verdict is not None, f"Verdict{key}": verdict and verdict["verdict"],
-                        f"Decided{key}": bool(verdict and verdict["better"]),
-                        f"Tests{key}": _tests_text(rows) if verdict else None})
+                        f"Decided{key}": bool(verdict and verdict["better"])})
     vgg_parameters, res_parameters = data.value("vgg", "parameters"), data.value("resnet", "parameters")
     vgg_adds, res_adds = data.value("vgg", "multiply_adds"), data.value("resnet", "multiply_adds")
     numbers.update({
         "ParameterRatio": times(vgg_parameters, res_parameters), "MultiplyAddRatio": times(res_adds, vgg_adds),
-        "ResParameterWord": known(lambda a, b: "fewer" if a < b else "more", res_parameters, vgg_parameters),
-        "ResComputeWord": known(lambda a, b: "more" if a > b else "less", res_adds, vgg_adds),
         **epoch_time_numbers(data),
     })
     return numbers

@@ -24,11 +24,6 @@ def words(items: Sequence) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
 
-def seeds_text(seeds: Sequence[int]) -> str:
-    """``"seed 0"`` or ``"the 3 seeds 0, 1 and 2"``."""
-    return f"seed {seeds[0]}" if len(seeds) == 1 else f"the {len(seeds)} seeds {words(seeds)}"
-
-
 def percent(value, decimals: int) -> str | None:
     """A fraction as a percentage with ``decimals`` decimals, never "-0" (None when missing)."""
     text = known(lambda number: fixed(100 * number, decimals), value)
