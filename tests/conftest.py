@@ -23,11 +23,11 @@ TENSORFLOW_LOG_LINES = (
 )
 
 
-#: The longest test files, longest first (`make test --durations`, 2 cores): `make test` hands whole
-#: files to two pytest-xdist workers in collection order, and starting with these lets the two finish
-#: together instead of one waiting for the last long file.
+#: The longest test files, longest first (`make test --durations`, 2 cores; test_models.py is the longest
+#: of `make test-fast`): both targets hand whole files to two pytest-xdist workers in collection order,
+#: and starting with these lets the two finish together instead of one waiting for the last long file.
 LONGEST_FIRST = ("test_pipeline.py", "test_notebooks_alone.py", "test_benchmarks.py", "test_crash.py",
-                 "test_distribute.py", "test_train.py", "test_report.py")
+                 "test_distribute.py", "test_train.py", "test_report.py", "test_models.py")
 
 
 def pytest_collection_modifyitems(items):
