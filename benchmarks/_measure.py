@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from labwork6.machine import precision_policy
 from labwork6.models import layer_table
+from labwork6.profiles import get_profile
 from labwork6.recipes import resolve_config
 from labwork6.train import compile_model
 
@@ -97,6 +98,11 @@ def synthetic_batch(batch_size: int, input_shape, num_classes: int, seed: int = 
 def in_memory_dataset(images, targets) -> tf.data.Dataset:
     """One batch that is already a tensor, repeated: no input work at all per step."""
     return tf.data.Dataset.from_tensors((tf.constant(images), tf.constant(targets))).repeat()
+
+
+def profile_models() -> tuple[str, ...]:
+    """The models the default profile trains (its VGG first)."""
+    return tuple(get_profile("default")["models"])
 
 
 def compile_for_training(model: keras.Model, config=None, steps_per_epoch: int = 100) -> keras.Model:

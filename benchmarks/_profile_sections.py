@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _measure import run_worker_output
+from _measure import profile_models, run_worker_output
 from _profile import between_marks, onednn_create_ms, onednn_summary
 
 WORKER_SCRIPT = Path(__file__).resolve().parent / "run.py"
@@ -38,8 +38,6 @@ def run_child(spec: dict, env: dict | None = None, timeout: float | None = None)
 
 
 def _models(ctx, section: str) -> tuple[str, ...]:
-    from _sections import profile_models
-
     return tuple(ctx.plan[section].get("models") or profile_models())
 
 

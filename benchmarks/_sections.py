@@ -24,6 +24,7 @@ from _measure import (
     inference_timing,
     matmul_rates,
     multiply_adds,
+    profile_models,
     release,
     run_worker,
     synthetic_batch,
@@ -35,7 +36,6 @@ from _time_to_accuracy import section_time_to_accuracy
 
 from labwork6.machine import resolve_precision
 from labwork6.models import count_parameters, get_model
-from labwork6.profiles import get_profile
 
 #: The script the memory and threads sections start as child processes (``run.py --worker``).
 WORKER_SCRIPT = Path(__file__).resolve().parent / "run.py"
@@ -187,11 +187,6 @@ def section_resnet19(ctx: Context) -> None:
         ctx.results.add("resnet19", "resnet19", setting(precision, plan["batch_size"], shape), values, "images/s",
                         flops_per_image=flops, peak_gflops=ctx.peak(precision))
     _precision_ratios(ctx, "resnet19", "resnet19", speeds, flops, precisions)
-
-
-def profile_models() -> tuple[str, ...]:
-    """The models the default profile trains (its VGG first)."""
-    return tuple(get_profile("default")["models"])
 
 
 @cache
