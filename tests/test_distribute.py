@@ -65,6 +65,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
 
 
+@pytest.mark.slow  # a second Python process that imports labwork6
 def test_two_processes_on_one_run_folder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", f"""
 from labwork6.runs import run_lock
