@@ -33,13 +33,10 @@ from labwork6.robustness import (
     SEVERITY_PARAMETERS,
     evaluate_robustness,
 )
-from labwork6.run_config import BaselineConfig, read_config, write_config
+from labwork6.run_config import COMPLETED, SVC_MAX_TRAIN, TRAINING, BaselineConfig, read_config, write_config
 from labwork6.runs import load_run, run_lock, run_name, write_evaluation, write_json
 
 MODEL_NAME = BaselineConfig.model
-#: The baseline is fitted on at most this many images (an RBF SVC is quadratic in the
-#: training set; CIFAR-10's 42,500 training and validation images would take hours).
-SVC_MAX_TRAIN = 10_000
 FEATURES = "raw pixels scaled to [0, 1]"
 #: Each test image's prediction under each corruption (columns corruption, severity, index, prediction).
 BASELINE_FILES = ("config.json", "predictions.csv", "metrics.json", "confusion_matrix.csv",
@@ -63,7 +60,7 @@ def _reusable(run_dir: Path, config: BaselineConfig) -> bool:
         previous = read_config(run_dir)
     except ValueError:  # a folder of an older labwork6 (RunFormatError) is fitted again
         return False
-    if previous is None or previous.status != "completed":
+    if previous is None or previous.status != COMPLETED:
         return False
     if not all((run_dir / name).exists() for name in BASELINE_FILES):
         return False
@@ -101,7 +98,7 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
         raise ValueError(f"max_train must be an int of at least 2 images. Received: max_train={max_train!r}")
     run_dir = Path(run_dir)
     config = BaselineConfig(
-        status="training", dataset=str(dataset), seed=int(seed), subsample=int(subsample) if subsample else None,
+        status=TRAINING, dataset=str(dataset), seed=int(seed), subsample=int(subsample) if subsample else None,
         profile=str(profile), kernel="rbf", features=FEATURES, max_train=int(max_train),
         corruptions={name: list(values) for name, values in SEVERITY_PARAMETERS.items()},
         folds=int(folds) if folds else None, fold=int(fold) if folds else None,
@@ -142,7 +139,7 @@ def _fit_baseline(dataset: str, seed: int, subsample: int | None, profile: str, 
     scored = robustness_split(config, data)
     evaluate_robustness(run_dir, lambda batch: classifier.predict(pixel_features(batch)), scored.images,
                         scored.labels, int(seed), ids=scored.ids, severities=config.robustness_severities)
-    write_config(run_dir, config.replace(status="completed"))
+    write_config(run_dir, config.replace(status=COMPLETED))
     return run_dir
 
 

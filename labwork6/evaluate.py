@@ -16,7 +16,7 @@ from labwork6.durable import remove_partials
 from labwork6.metrics import labels_from_probabilities
 from labwork6.preprocessing import to_channels
 from labwork6.recipes import run_dataset
-from labwork6.run_config import RunFormatError
+from labwork6.run_config import COMPLETED, RunFormatError
 from labwork6.runs import dataset_label, load_run, run_lock, write_evaluation
 
 
@@ -32,7 +32,7 @@ def load_trained(run_dir):
     except RunFormatError as error:
         raise RunFormatError(f"{error}. Retrain it: `python -m labwork6 train --model NAME --overwrite ...`.") from None
     path = run_dir / "model.keras"
-    if config.status != "completed" or not path.exists():
+    if config.status != COMPLETED or not path.exists():
         raise FileNotFoundError(
             f"The run in {run_dir} is not completed (status: {config.status!r}); train it first with "
             f"`python -m labwork6 train --model {config.model}`.")

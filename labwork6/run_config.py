@@ -32,9 +32,15 @@ FORMAT_CHANGES = {
     2: "a resnet19 run has the 64-filter stem of the TET code, not Zheng et al.'s 128, and with --channels "
        "its model.keras needs labwork6 to load",
 }
+#: The baseline is fitted on at most this many images (an RBF SVC is quadratic in the
+#: training set; CIFAR-10's 42,500 training and validation images would take hours).
+SVC_MAX_TRAIN = 10_000
 OPTIMIZERS = ("adamw", "adam", "sgd")
 DISTRIBUTIONS = (None, "mirrored", "multiworker")
-STATUSES = (None, "training", "trained", "completed", "failed")
+#: A run's status: training -> trained (the best model and the history are final) -> completed
+#: (the test split is scored), or failed; None before training starts.
+TRAINING, TRAINED, COMPLETED, FAILED = "training", "trained", "completed", "failed"
+STATUSES = (None, TRAINING, TRAINED, COMPLETED, FAILED)
 
 
 class RunFormatError(ValueError):
@@ -249,7 +255,7 @@ class BaselineConfig(_Config):
     model: str = "svc"
     kernel: str = "rbf"
     features: str = ""
-    max_train: int = 10_000
+    max_train: int = SVC_MAX_TRAIN
     #: Each corruption's parameter per severity (labwork6.robustness.SEVERITY_PARAMETERS).
     corruptions: dict = field(default_factory=dict)
     class_counts: dict | None = recorded()

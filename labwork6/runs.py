@@ -33,10 +33,21 @@ from labwork6.durable import PARTIAL_GLOB, remove, remove_partials, write_csv, w
 from labwork6.locks import LOCK_NAME, RunFolderInUse, folder_lock
 from labwork6.metrics import classification_metrics, classification_report_frame, confusion_matrix_frame
 from labwork6.profiles import runs_root
-from labwork6.run_config import CONFIG_FILE, RunFormatError, plain, read_config, write_config
+from labwork6.run_config import (
+    COMPLETED,
+    CONFIG_FILE,
+    FAILED,
+    TRAINED,
+    TRAINING,
+    BaselineConfig,
+    RunFormatError,
+    plain,
+    read_config,
+    write_config,
+)
 
-__all__ = ["LOCK_NAME", "MARKER", "RUN_FILES", "RunFolderConflict", "RunFolderInUse", "read_config", "run_lock",
-           "write_config"]
+__all__ = ["COMPLETED", "FAILED", "LOCK_NAME", "MARKER", "RUN_FILES", "TRAINED", "TRAINING", "RunFolderConflict",
+           "RunFolderInUse", "read_config", "run_lock", "write_config"]
 
 RUN_FILES = (CONFIG_FILE, "history.csv", "model.keras", "predictions.csv", "metrics.json",
              "confusion_matrix.csv", "classification_report.csv", "robustness.csv", "robustness_predictions.csv",
@@ -46,7 +57,6 @@ MARKER = "run.json"
 RUN_FOLDER_FORMAT = 1
 #: What a fresh run may delete in a marked folder: only names this project writes.
 _OWN_NAMES = (*RUN_FILES, "normalization.json", "backup", "evaluation")
-TRAINING, TRAINED, COMPLETED, FAILED = "training", "trained", "completed", "failed"
 
 #: What must not change under an interrupted run for its backup to continue it exactly.
 _RESUME_CHECKS = {"resolved_precision": "precision", "num_replicas_in_sync": "replicas",
@@ -83,11 +93,6 @@ def run_name(config) -> str:
     return f"{name}-fold{int(config.fold)}of{int(config.folds)}" if config.folds else name
 
 
-def run_dir_for(model: str, dataset: str, seed: int, profile: str, root=None) -> Path:
-    """The run folder of a (model, dataset, seed) holdout run in a profile."""
-    return runs_root(root) / profile / f"{dataset_label(dataset)}-{model}-seed{seed}"
-
-
 def is_run_folder(run_dir) -> bool:
     """True when ``run_dir`` has the marker that labwork6 writes first into a run folder."""
     return (Path(run_dir) / MARKER).is_file()
@@ -116,6 +121,9 @@ def check_claimable(run_dir, config=None, *, overwrite: bool = False) -> bool:
         earlier, of_labwork6 = None, True
     except ValueError:  # a config.json that is not a run's: a user's folder
         earlier, of_labwork6 = None, False
+    if isinstance(earlier, BaselineConfig):
+        raise RunFolderConflict(f"{run_dir} holds the {earlier.model} baseline's run, which a network's run does not "
+                                "replace; choose another --run-dir (run_dir=...).")
     if of_labwork6:
         if earlier is not None and config is not None and not overwrite and earlier.status == COMPLETED \
                 and not differences(earlier, config) \
@@ -284,7 +292,7 @@ def find_runs(root=None, profile: str | None = None, completed: bool = True) -> 
     pattern = f"{profile}/*/{CONFIG_FILE}" if profile else f"*/*/{CONFIG_FILE}"
     found = []
     for config_path in sorted(base.glob(pattern)):
-        config = read_config(config_path.parent)
-        if not completed or config.status == COMPLETED:
+        config = read_config(config_path.parent)  # None: removed since the glob
+        if config is not None and (not completed or config.status == COMPLETED):
             found.append(config_path.parent)
     return found

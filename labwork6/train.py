@@ -207,13 +207,18 @@ def train(model: str, dataset: str | None = None, *, profile: str | None = None,
 
 
 def _previous(run_dir: Path) -> RunConfig | None:
-    """The configuration in a run folder, or None; a run of another format is a conflict."""
+    """The configuration in a run folder, or None; a run of another format, or the SVC
+    baseline's, is a conflict."""
     try:
-        return read_config(run_dir)
+        previous = read_config(run_dir)
     except ValueError as error:  # RunFormatError included
         raise RunFolderConflict(f"{run_dir} holds a run this labwork6 cannot continue ({error}); pass --overwrite "
                                 "(overwrite=True) to train it again, or choose another --run-dir "
                                 "(run_dir=...).") from None
+    if previous is not None and not isinstance(previous, RunConfig):
+        raise RunFolderConflict(f"{run_dir} holds the {previous.model} baseline, not a network's run; choose another "
+                                "--run-dir (run_dir=...).")
+    return previous
 
 
 def _reused(run_dir: Path) -> Path:

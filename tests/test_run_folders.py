@@ -18,7 +18,7 @@ from labwork6.callbacks import ResumableEarlyStopping
 from labwork6.evaluate import evaluation_dir
 from labwork6.locks import LOCK_NAME, RunFolderInUse, folder_lock
 from labwork6.recipes import resolve_config, run_folder
-from labwork6.run_config import read_config, write_config
+from labwork6.run_config import BaselineConfig, read_config, write_config
 from labwork6.runs import (
     MARKER,
     RUN_FILES,
@@ -28,7 +28,6 @@ from labwork6.runs import (
     dataset_label,
     differences,
     plan_run,
-    run_dir_for,
     start_fresh,
 )
 from labwork6.train import train, train_missing
@@ -84,9 +83,13 @@ def test_a_dataset_named_two_ways_is_one_source(tmp_path, monkeypatch):
 
 def test_two_dataset_folders_with_one_name_get_two_run_folders(tmp_path):
     a, b = tmp_path / "a" / "flowers", tmp_path / "b" / "flowers"
-    assert run_dir_for("vgg11", str(a), 0, "smoke", tmp_path) != run_dir_for("vgg11", str(b), 0, "smoke", tmp_path)
+
+    def folder(dataset):
+        return run_folder(resolve_config("vgg11", dataset, profile="smoke", folds=0), tmp_path)
+
+    assert folder(str(a)) != folder(str(b))
     assert dataset_label(str(a)).startswith("flowers-") and dataset_label(f"{a}/../flowers") == dataset_label(str(a))
-    assert run_dir_for("vgg11", "digits", 0, "smoke", tmp_path).name == "digits-vgg11-seed0"
+    assert folder("digits").name == "digits-vgg11-seed0"
 
 
 def test_a_folder_that_is_not_a_run_is_never_written_or_emptied(tmp_path):
@@ -103,6 +106,17 @@ def test_a_folder_that_is_not_a_run_is_never_written_or_emptied(tmp_path):
     check_claimable(tmp_path / "new")  # a new folder
     (tmp_path / "empty").mkdir()
     check_claimable(tmp_path / "empty")
+
+
+def test_a_network_run_never_replaces_the_baselines_folder(tmp_path):
+    folder = tmp_path / "digits-svc-seed0"
+    folder.mkdir()
+    write_config(folder, BaselineConfig(dataset="digits", profile="smoke", status="completed"))
+    before = (folder / "config.json").read_bytes()
+    for overwrite in (False, True):
+        with pytest.raises(RunFolderConflict, match="holds the svc baseline's run.*--run-dir"):
+            train("vgg11", "digits", run_dir=folder, overwrite=overwrite, **SMOKE)
+    assert [p.name for p in folder.iterdir()] == ["config.json"] and (folder / "config.json").read_bytes() == before
 
 
 def test_a_fresh_start_deletes_only_what_labwork6_writes(tmp_path):
