@@ -27,7 +27,8 @@ TENSORFLOW_LOG_LINES = (
 #: of `make test-fast`): both targets hand whole files to two pytest-xdist workers in collection order,
 #: and starting with these lets the two finish together instead of one waiting for the last long file.
 LONGEST_FIRST = ("test_pipeline.py", "test_notebooks_alone.py", "test_benchmarks.py", "test_crash.py",
-                 "test_distribute.py", "test_train.py", "test_report.py", "test_models.py")
+                 "test_distribute.py", "test_train.py", "test_cli.py", "test_models.py", "test_report.py",
+                 "test_colab.py", "test_report_figures.py", "test_predict.py")
 
 
 def pytest_collection_modifyitems(items):
